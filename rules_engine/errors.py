@@ -10,6 +10,7 @@ sqlite3, YAML, pydantic) are wrapped with ``raise ... from exc`` so the cause st
     ├── PluginError                 a plugin that cannot be registered (plugin, name, fix)
     ├── LedgerError                 the SQLite ledger cannot be opened, migrated or locked
     └── ConductorError              anything that went wrong talking to Conductor
+        ├── InvalidRequestError     refused before sending: bad port, payload, address (also ValueError)
         ├── TransportError          connect error or timeout, after the retry budget
         ├── ProtocolError           a response body that is not what Conductor sends (names the URL)
         └── HTTPStatusError         a non-2xx answer (carries status, description, message)
@@ -31,6 +32,7 @@ __all__ = [
     "PluginError",
     "LedgerError",
     "ConductorError",
+    "InvalidRequestError",
     "TransportError",
     "ProtocolError",
     "HTTPStatusError",
@@ -76,7 +78,18 @@ class LedgerError(RulesEngineError):
 
 
 class ConductorError(RulesEngineError):
-    """Talking to Conductor failed."""
+    """Talking to Conductor failed.
+
+    ``in_doubt`` is true when a request that is not safe to repeat (issuing a downlink) may have
+    reached Conductor before it failed: the caller must reconcile against Conductor's record of
+    issued commands before sending again.
+    """
+
+    in_doubt: bool = False
+
+
+class InvalidRequestError(ConductorError, ValueError):
+    """The client refused to send a request because an argument is invalid."""
 
 
 class TransportError(ConductorError):
