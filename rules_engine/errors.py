@@ -66,7 +66,18 @@ class ConditionError(RulesEngineError):
 
 
 class RuleError(RulesEngineError):
-    """A rule file or rule was rejected at load time."""
+    """A rule file or rule was rejected at load time.
+
+    ``file``, ``line`` and ``column`` (1-based) say where, when known.
+    """
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, column: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.reason = message
+        where = f"{file}:{line}:{column}: " if file and line else (f"{file}: " if file else "")
+        super().__init__(where + message)
 
 
 class PluginError(RulesEngineError):

@@ -1,0 +1,268 @@
+"""Built-in actions: multicast, unicast, webhook, log, set_state."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..actions import ActionType, BuildContext, ExecutionContext, Plan, render_template
+from ..durations import Duration
+from ..hookspecs import hookimpl
+from ..rules.diagnostics import did_you_mean
+
+__all__ = ["register_actions", "ActionOptionError"]
+
+JsonLogic = Any
+
+
+class ActionOptionError(ValueError):
+    """An action option that validated but makes no sense in context (unknown alias...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _constant_or_expr(value: Any, ctx: BuildContext) -> Any:
+    """A callable ``context -> value`` for a constant or a JsonLogic expression."""
+    if isinstance(value, dict):
+        return ctx.compile_expr(value)
+    return lambda _context, constant=value: constant
+
+
+def _resolve_token(field: str, value: str | None, ctx: BuildContext) -> Any:
+    if value is None:
+        if ctx.trigger_kind not in ("uplink", "silence"):
+            raise ActionOptionError(field, "no triggering uplink to take the AppToken from: name 'app_token'")
+        return lambda context: (context.get("uplink") or context.get("device") or {}).get("app_token")
+    try:
+        token = ctx.config.resolve_app_token(value)
+    except KeyError:
+        aliases = list(ctx.config.app_tokens)
+        raise ActionOptionError(
+            field,
+            f"unknown AppToken alias '{value}'{did_you_mean(value, aliases)}; "
+            f"use an alias from the engine config ({', '.join(aliases) or 'none defined'}) or a 20-hex token",
+        ) from None
+    return lambda _context: token
+
+
+def _require(value: Any, what: str) -> Any:
+    if value in (None, "", []):
+        raise ValueError(f"{what} is empty for this event")
+    return value
+
+
+class _Downlink(_Options):
+    payload: str | list[dict[str, Any]]
+    port: int = Field(default=0, ge=0, le=127)
+    ttl: Duration = Field(default="60s")  # type: ignore[assignment]
+    priority: int = 10
+
+
+class MulticastOptions(_Downlink):
+    app_token: str | None = None
+    gateway: str | list[str] | dict[str, Any] | None = None
+
+
+class _Multicast:
+    def __init__(self, options: MulticastOptions, ctx: BuildContext) -> None:
+        self.options = options
+        self.token = _resolve_token("app_token", options.app_token, ctx)
+        self.gateway = _constant_or_expr(options.gateway, ctx)
+        self.payload = ctx.compile_payload(options.payload)
+
+    def plan(self, context: dict[str, Any]) -> Plan:
+        token = _require(self.token(context), "the AppToken")
+        gateway = self.gateway(context)
+        gateways = None if gateway in (None, "", []) else ([gateway] if isinstance(gateway, str) else list(gateway))
+        payload = self.payload.build(context)
+        via = f" via {', '.join(gateways)}" if gateways else ""
+        return Plan(
+            params={
+                "app_token": token,
+                "gateways": gateways,
+                "payload_hex": payload.hex().upper(),
+                "port": self.options.port,
+                "ttl_s": self.options.ttl.total_seconds(),
+                "priority": self.options.priority,
+            },
+            summary=f"multicast {payload.hex().upper()} to AppToken {token}{via} on port {self.options.port}",
+            explain={"payload": self.payload.describe(context)},
+        )
+
+
+async def _execute_multicast(params: dict[str, Any], ctx: ExecutionContext) -> dict[str, Any]:
+    command = await ctx.conductor.multicast(
+        params["app_token"], params["payload_hex"], gateways=params["gateways"],
+        ttl_s=params["ttl_s"], port=params["port"], priority=params["priority"],
+    )
+    return {"issuance_id": command.issuance_id}
+
+
+class UnicastOptions(_Downlink):
+    module: str | dict[str, Any] = {"var": "uplink.module"}
+    gateway: str | dict[str, Any] | None = None
+    acked: bool = True
+
+
+class _Unicast:
+    def __init__(self, options: UnicastOptions, ctx: BuildContext) -> None:
+        if isinstance(options.module, dict) and options.module == {"var": "uplink.module"} and ctx.trigger_kind not in ("uplink", "silence"):
+            raise ActionOptionError("module", "no triggering uplink to take the module from: name 'module'")
+        self.options = options
+        self.module = _constant_or_expr(options.module, ctx)
+        self.gateway = _constant_or_expr(options.gateway, ctx)
+        self.payload = ctx.compile_payload(options.payload)
+
+    def plan(self, context: dict[str, Any]) -> Plan:
+        module = _require(self.module(context), "the module")
+        gateway = self.gateway(context) or None
+        payload = self.payload.build(context)
+        via = f" via {gateway}" if gateway else ""
+        return Plan(
+            params={
+                "module": module,
+                "gateway": gateway,
+                "payload_hex": payload.hex().upper(),
+                "port": self.options.port,
+                "ttl_s": self.options.ttl.total_seconds(),
+                "priority": self.options.priority,
+                "acked": self.options.acked,
+            },
+            summary=f"unicast {payload.hex().upper()} to {module}{via} on port {self.options.port}",
+            explain={"payload": self.payload.describe(context)},
+        )
+
+
+async def _execute_unicast(params: dict[str, Any], ctx: ExecutionContext) -> dict[str, Any]:
+    command = await ctx.conductor.unicast(
+        params["module"], params["payload_hex"], gateway=params["gateway"], acked=params["acked"],
+        ttl_s=params["ttl_s"], port=params["port"], priority=params["priority"],
+    )
+    return {"issuance_id": command.issuance_id}
+
+
+class WebhookOptions(_Options):
+    url: str
+    method: Literal["POST", "PUT", "PATCH", "GET"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    headers_from_env: dict[str, str] = Field(default_factory=dict)
+    json_body: dict[str, JsonLogic] | None = Field(default=None, alias="json")
+    timeout: Duration = Field(default="10s")  # type: ignore[assignment]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"a webhook url starts with http:// or https://, got {url!r}")
+        return url
+
+
+class _Webhook:
+    def __init__(self, options: WebhookOptions, ctx: BuildContext) -> None:
+        self.options = options
+        self.body = {key: _constant_or_expr(value, ctx) for key, value in (options.json_body or {}).items()}
+
+    def plan(self, context: dict[str, Any]) -> Plan:
+        url = render_template(self.options.url, context)
+        body = {key: compute(context) for key, compute in self.body.items()} if self.options.json_body is not None else None
+        return Plan(
+            params={
+                "url": url,
+                "method": self.options.method,
+                "headers": {k: render_template(v, context) for k, v in self.options.headers.items()},
+                "headers_from_env": dict(self.options.headers_from_env),
+                "json": body,
+                "timeout_s": self.options.timeout.total_seconds(),
+            },
+            summary=f"webhook {self.options.method} {url}",
+        )
+
+
+async def _execute_webhook(params: dict[str, Any], ctx: ExecutionContext) -> dict[str, Any]:
+    headers = dict(params["headers"])
+    for header, variable in params["headers_from_env"].items():
+        if variable in os.environ:
+            headers[header] = os.environ[variable]
+    response = await ctx.http.request(
+        params["method"], params["url"], headers=headers, json=params["json"], timeout=params["timeout_s"]
+    )
+    response.raise_for_status()
+    return {"status": response.status_code}
+
+
+class LogOptions(_Options):
+    message: str
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class _Log:
+    def __init__(self, options: LogOptions, ctx: BuildContext) -> None:
+        self.options = options
+
+    def plan(self, context: dict[str, Any]) -> Plan:
+        message = render_template(self.options.message, context)
+        return Plan(params={"message": message, "level": self.options.level}, summary=f"log {self.options.level}: {message}")
+
+
+async def _execute_log(params: dict[str, Any], ctx: ExecutionContext) -> dict[str, Any]:
+    logger = ctx.logger or logging.getLogger("rules_engine.actions")
+    logger.log(logging.getLevelName(params["level"].upper()), params["message"])
+    return {}
+
+
+class SetStateOptions(_Options):
+    key: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    value: JsonLogic = None
+    scope: Literal["device", "global"] = "device"
+    module: str | dict[str, Any] = {"var": "uplink.module"}
+
+
+class _SetState:
+    def __init__(self, options: SetStateOptions, ctx: BuildContext) -> None:
+        if options.scope == "device" and options.module == {"var": "uplink.module"} and ctx.trigger_kind not in ("uplink", "silence"):
+            raise ActionOptionError("module", "device state needs a module: name 'module' or use scope: global")
+        self.options = options
+        self.value = _constant_or_expr(options.value, ctx)
+        self.module = _constant_or_expr(options.module, ctx)
+
+    def plan(self, context: dict[str, Any]) -> Plan:
+        value = self.value(context)
+        module = _require(self.module(context), "the module") if self.options.scope == "device" else None
+        where = f"device {module}" if module else "global"
+        return Plan(
+            params={"scope": self.options.scope, "module": module, "key": self.options.key, "value": value},
+            summary=f"set {where} state {self.options.key} = {value!r}",
+        )
+
+
+def _apply_set_state(params: dict[str, Any], store: Any) -> None:
+    if params["scope"] == "device":
+        store.set_device_state(params["module"], params["key"], params["value"])
+    else:
+        store.set_global_state(params["key"], params["value"])
+
+
+@hookimpl
+def register_actions() -> list[ActionType]:
+    return [
+        ActionType("multicast", MulticastOptions, _Multicast, execute=_execute_multicast,
+                   description="multicast a payload to every device of an AppToken, or through gateways"),
+        ActionType("unicast", UnicastOptions, _Unicast, execute=_execute_unicast,
+                   description="send a payload to one module (Conductor-acked by default)"),
+        ActionType("webhook", WebhookOptions, _Webhook, execute=_execute_webhook,
+                   description="call an HTTP endpoint with a JSON body built from the context"),
+        ActionType("log", LogOptions, _Log, execute=_execute_log, description="write a log line"),
+        ActionType("set_state", SetStateOptions, _SetState, apply=_apply_set_state,
+                   description="store a value in device or global state, read by later conditions"),
+    ]

@@ -1,0 +1,167 @@
+"""Engine configuration: one YAML file, secrets only from the environment or an owner-only file.
+
+    conductor:
+      base_url: https://conductor.link-labs.com       # or the three URLs, or the simulator origin
+      username: ops@example.com
+      password_env: CONDUCTOR_PASSWORD                # or password_file: /etc/rules-engine/password (mode 0600)
+    app_tokens:
+      plant: {token: 9a3e51c07b22d4f68e15, decoder: sensor, ports: {7: ack}}
+    decoders:
+      sensor: {type: struct, fields: [...]}
+    groups:
+      north-wing: ["$301$0-0-0-0300a1b2c"]
+    rules: [rules/]
+    plugins_dir: plugins/
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from .conductor.addresses import is_app_token, node_type
+from .durations import Duration
+from .errors import ConfigError, RuleError
+from .rules.diagnostics import problems_from_validation
+from .rules.source import load_yaml
+
+__all__ = ["EngineConfig", "ConductorSettings", "AppTokenConfig", "load_config", "read_secret"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConductorSettings(_Strict):
+    """Where Conductor is and how to log in. The password never lives in this file."""
+
+    base_url: str | None = None
+    client_edge_url: str | None = None
+    network_asset_url: str | None = None
+    access_url: str | None = None
+    username: str = ""
+    password_env: str | None = "CONDUCTOR_PASSWORD"
+    password_file: Path | None = None
+    account_name: str | None = None
+    timeout: Duration = Field(default="30s")  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secret(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "password" in value:
+            raise ValueError(
+                "do not put the password in the config file: set 'password_env' to the name of an "
+                "environment variable that holds it, or 'password_file' to a file only its owner can read"
+            )
+        return value
+
+    def password(self, environ: dict[str, str] | None = None) -> SecretStr:
+        """The password, from ``password_file`` (mode 0600 or stricter) or ``password_env``."""
+        environ = dict(os.environ) if environ is None else environ
+        if self.password_file is not None:
+            return SecretStr(read_secret(self.password_file))
+        if self.password_env and self.password_env in environ:
+            return SecretStr(environ[self.password_env])
+        raise ConfigError(
+            f"no Conductor password: set the environment variable {self.password_env or 'CONDUCTOR_PASSWORD'} "
+            "or 'conductor.password_file' (a file readable by its owner only)"
+        )
+
+
+def read_secret(path: Path) -> str:
+    """Read a secret file, refusing one that group or others can read or write."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secret file {path}: {exc.strerror or exc}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{path} is accessible to group or others (mode {stat.S_IMODE(mode):04o}); "
+            f"run 'chmod 600 {path}' so only its owner can read it"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+class AppTokenConfig(_Strict):
+    """One Application Token the engine polls, known to rules by its alias."""
+
+    token: str
+    decoder: str | None = None
+    ports: dict[int, str] = Field(default_factory=dict)
+    poll_interval: Duration = Field(default="10s")  # type: ignore[assignment]
+    overlap: Duration = Field(default="2m")  # type: ignore[assignment]
+
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not is_app_token(value):
+            raise ValueError(f"an application token is 20 hex characters, got {value!r}")
+        return value.lower()
+
+
+class EngineConfig(_Strict):
+    conductor: ConductorSettings = Field(default_factory=ConductorSettings)
+    app_tokens: dict[str, AppTokenConfig] = Field(default_factory=dict)
+    decoders: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    rules: list[Path] = Field(default_factory=list)
+    plugins_dir: Path | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _groups(cls, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+        for name, members in groups.items():
+            for member in members:
+                if not node_type(member).is_module:
+                    raise ValueError(f"group '{name}': {member!r} is not a module address ($301$..., $303$...)")
+        return groups
+
+    @field_validator("decoders")
+    @classmethod
+    def _decoder_types(cls, decoders: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, spec in decoders.items():
+            if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+                raise ValueError(f"decoder '{name}' needs a 'type' (hex, raw, utf8, json, struct or a plugin's)")
+        return decoders
+
+    def resolve_app_token(self, name_or_hash: str) -> str:
+        """The token hash for an alias, or the hash itself. Raises ``KeyError`` with a hint."""
+        if name_or_hash in self.app_tokens:
+            return self.app_tokens[name_or_hash].token
+        if is_app_token(name_or_hash):
+            return name_or_hash.lower()
+        raise KeyError(name_or_hash)
+
+    def alias_of(self, token: str) -> str | None:
+        return next((alias for alias, cfg in self.app_tokens.items() if cfg.token == token.lower()), None)
+
+
+def load_config(path: str | Path) -> EngineConfig:
+    """Load and validate an engine config file; relative paths in it are relative to the file."""
+    try:
+        data, source = load_yaml(path)
+    except RuleError as exc:
+        raise ConfigError(str(exc)) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1:1: an engine config is a mapping (conductor:, app_tokens:, ...)")
+    try:
+        config = EngineConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc, EngineConfig, source)
+        raise ConfigError("invalid engine config:\n" + "\n".join(f"  {p}" for p in problems)) from exc
+    base = Path(path).resolve().parent
+    return config.model_copy(
+        update={
+            "rules": [p if p.is_absolute() else base / p for p in config.rules],
+            "plugins_dir": (
+                None if config.plugins_dir is None
+                else config.plugins_dir if config.plugins_dir.is_absolute() else base / config.plugins_dir
+            ),
+        }
+    )

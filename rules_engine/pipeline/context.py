@@ -1,0 +1,69 @@
+"""The data a condition sees. Documented in docs/rules.md ("The context"); keep them in step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..models import DecodedUplink, Event
+from ..state import DeviceRecord, StateStore
+
+__all__ = ["build_context", "uplink_fields", "device_fields", "epoch"]
+
+
+def epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def uplink_fields(item: DecodedUplink) -> dict[str, Any]:
+    uplink = item.uplink
+    return {
+        "uuid": uplink.uuid,
+        "time": uplink.time.isoformat(),
+        "timestamp": uplink.time.timestamp(),
+        "module": uplink.module,
+        "gateway": uplink.gateway,
+        "port": uplink.port,
+        "payload_hex": uplink.payload_hex,
+        "size": len(uplink.payload),
+        "app_token": uplink.app_token,
+        "app_token_alias": item.app_token_alias,
+        "network_token": uplink.network_token,
+        "signal": uplink.signal.model_dump(exclude={"kind"}) if uplink.signal is not None else None,
+        "decoder": item.decoder,
+        "decode_error": item.decode_error,
+    }
+
+
+def device_fields(record: DeviceRecord | None, module: str | None) -> dict[str, Any]:
+    if record is None:
+        return {"module": module, "app_token": None, "last_seen": None, "last_gateway": None, "uplinks": 0, "state": {}}
+    return {
+        "module": record.module,
+        "app_token": record.app_token,
+        "last_seen": epoch(record.last_seen),
+        "last_gateway": record.last_gateway,
+        "uplinks": record.uplinks,
+        "state": dict(record.state),
+    }
+
+
+def build_context(event: Event, store: StateStore, decoded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The context of one event. For an uplink, ``device`` is the device as it was *before*
+    this uplink (so ``now - device.last_seen`` is the gap since the previous one)."""
+    context: dict[str, Any] = {"now": event.time.timestamp(), "state": store.global_state()}
+    if event.kind == "uplink":
+        item = event.item
+        context["uplink"] = uplink_fields(item)
+        context["decoded"] = item.decoded if decoded is None else decoded
+        context["device"] = device_fields(store.device(item.uplink.module), item.uplink.module)
+    elif event.kind == "silence":
+        device = device_fields(store.device(event.module), event.module)
+        device.update({"app_token": event.app_token or device["app_token"], "gateway": event.gateway or device["last_gateway"]})
+        context["device"] = device
+        context["silence"] = {"last_seen": epoch(event.last_seen), "for": (event.time - event.last_seen).total_seconds()}
+    elif event.kind == "send":
+        context["send"] = {"id": event.send_id, "rule": event.rule_id, "outcome": event.outcome, **event.details}
+    elif event.kind == "schedule":
+        context["schedule"] = {"rule": event.rule_id, "time": event.time.isoformat()}
+    return context

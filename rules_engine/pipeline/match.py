@@ -1,0 +1,107 @@
+"""Match one event against the rules: filter, condition, modifiers, then plan the actions.
+
+Local actions (``set_state``) are applied to the state store at once; every other action
+becomes an :class:`Intent` with the idempotency key ``rule|event|action index``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..actions import lookup
+from ..models import Evaluation, Event, Firing, Intent
+from ..rules.compiled import CompiledRule
+from ..rules.index import RuleIndex
+from ..state import StateStore
+from .context import build_context
+from .modifiers import apply_modifiers, truthy
+
+__all__ = ["Matcher", "MatchResult", "intent_key"]
+
+log = logging.getLogger("rules_engine.match")
+
+
+def intent_key(rule_id: str, event_id: str, index: int) -> str:
+    return f"{rule_id}|{event_id}|{index}"
+
+
+@dataclass
+class MatchResult:
+    firings: list[Firing]
+    evaluations: list[Evaluation]
+
+
+class Matcher:
+    """Stateless itself: all state lives in the :class:`StateStore` passed to :meth:`match`.
+
+    ``redecode(rule, event)`` returns the decoded fields for a rule that names its own decoder.
+    """
+
+    def __init__(self, index: RuleIndex, redecode: Callable[[CompiledRule, Event], dict[str, Any]] | None = None) -> None:
+        self.index = index
+        self.redecode = redecode
+
+    def match(self, event: Event, store: StateStore, *, trace_all: bool = False) -> MatchResult:
+        firings: list[Firing] = []
+        evaluations: list[Evaluation] = []
+        base_context: dict[str, Any] | None = None
+        now = event.time.timestamp()
+        for rule in self.index.candidates(event):
+            if not rule.accepts(event):
+                continue
+            if rule.spec.decoder is not None and event.kind == "uplink" and self.redecode is not None:
+                context = build_context(event, store, self.redecode(rule, event))
+            else:
+                if base_context is None:
+                    base_context = build_context(event, store)
+                context = base_context
+            context = {**context, "rule": {"id": rule.id}}
+            try:
+                value = rule.condition(context)
+            except Exception as exc:  # a plugin operator that raises must not stop the engine
+                log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
+                value, error = False, f"condition raised {type(exc).__name__}: {exc}"
+            else:
+                error = None
+            fired, reason = apply_modifiers(rule, context, value, now, store)
+            if error:
+                reason = error
+            if not fired and not trace_all:
+                continue
+            evaluation = Evaluation(
+                rule_id=rule.id,
+                event_id=event.id,
+                condition=truthy(value),
+                values={path: lookup(context, path) for path in rule.condition_vars},
+                fired=fired,
+                reason=reason,
+            )
+            evaluations.append(evaluation)
+            if fired:
+                firings.append(Firing(
+                    rule_id=rule.id, event_id=event.id, event_kind=event.kind, time=event.time,
+                    evaluation=evaluation, intents=tuple(self._plan(rule, event, context, store)),
+                ))
+        return MatchResult(firings, evaluations)
+
+    @staticmethod
+    def _plan(rule: CompiledRule, event: Event, context: dict[str, Any], store: StateStore) -> list[Intent]:
+        intents = []
+        for action in rule.actions:
+            key = intent_key(rule.id, event.id, action.index)
+            try:
+                plan = action.planned.plan(context)
+            except Exception as exc:
+                log.warning("action could not be planned", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
+                intents.append(Intent(key=key, rule_id=rule.id, event_id=event.id, index=action.index,
+                                      action=action.type.name, params={}, summary=f"{action.type.name} failed to plan",
+                                      error=f"{type(exc).__name__}: {exc}"))
+                continue
+            if action.type.apply is not None:
+                action.type.apply(plan.params, store)
+            intents.append(Intent(key=key, rule_id=rule.id, event_id=event.id, index=action.index, action=action.type.name,
+                                  params=plan.params, summary=plan.summary, explain=plan.explain or {},
+                                  local=action.type.apply is not None))
+        return intents

@@ -1,0 +1,91 @@
+"""A rule after loading: filters as sets, the condition and keys compiled once, actions built."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..actions import ActionType, PlannedAction
+from ..models import Event
+from .schema import RuleSpec
+from .source import Located
+
+__all__ = ["CompiledRule", "CompiledAction", "KeyFunction", "key_function"]
+
+KeyFunction = Callable[[dict[str, Any]], str]
+
+
+def key_function(key: Any, compile_expr: Callable[[Any], Callable[[dict[str, Any]], Any]]) -> KeyFunction:
+    """Turn a modifier ``key`` (a name or a JsonLogic expression) into ``context -> str``."""
+    if key == "rule":
+        return lambda _context: ""
+    if key == "module":
+        return lambda context: str((context.get("uplink") or context.get("device") or {}).get("module") or "")
+    if key == "gateway":
+        return lambda context: str((context.get("uplink") or context.get("device") or {}).get("gateway") or "")
+    if key == "app_token":
+        return lambda context: str((context.get("uplink") or context.get("device") or {}).get("app_token") or "")
+    compiled = compile_expr(key)
+
+    def evaluate(context: dict[str, Any]) -> str:
+        value = compiled(context)
+        return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+    return evaluate
+
+
+@dataclass(frozen=True)
+class CompiledAction:
+    index: int
+    type: ActionType
+    planned: PlannedAction
+    where: Located
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    spec: RuleSpec
+    where: Located
+    condition: Callable[[dict[str, Any]], Any]
+    condition_vars: tuple[str, ...]
+    clear: Callable[[dict[str, Any]], Any] | None
+    keys: dict[str, KeyFunction]
+    actions: tuple[CompiledAction, ...]
+    app_tokens: frozenset[str] | None
+    ports: frozenset[int] | None
+    modules: frozenset[str] | None
+    gateways: frozenset[str] | None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def trigger(self) -> str:
+        return self.spec.trigger.kind
+
+    def accepts(self, event: Event) -> bool:
+        """Whether the trigger's filters let ``event`` through (conditions come later)."""
+        kind = self.spec.trigger.kind
+        if event.kind != kind:
+            return False
+        if event.kind == "uplink":
+            uplink = event.item.uplink
+            return (
+                (self.app_tokens is None or uplink.app_token in self.app_tokens)
+                and (self.ports is None or uplink.port in self.ports)
+                and (self.modules is None or uplink.module in self.modules)
+                and (self.gateways is None or uplink.gateway in self.gateways)
+            )
+        if event.kind == "schedule":
+            return event.rule_id == self.id
+        if event.kind == "silence":
+            return (self.app_tokens is None or event.app_token in self.app_tokens) and (
+                self.modules is None or event.module in self.modules
+            )
+        if event.kind == "send":
+            wanted = self.spec.trigger.send
+            assert wanted is not None
+            return event.outcome in wanted.outcome and (wanted.rule is None or event.rule_id in wanted.rule)
+        return False

@@ -1,0 +1,126 @@
+"""Turn validation failures into problems a user can act on: file:line:column, rule id, field,
+what was expected, and a did-you-mean for misspelt names."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from .source import DataPath, Located, SourceMap, format_path
+
+__all__ = ["Problem", "did_you_mean", "problems_from_validation", "allowed_keys"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a rule file. ``severity`` is ``error`` or ``warning``."""
+
+    where: Located
+    message: str
+    rule_id: str | None = None
+    field: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        parts = [str(self.where)]
+        if self.severity != "error":
+            parts.append(self.severity)
+        if self.rule_id:
+            parts.append(f"rule '{self.rule_id}'")
+        if self.field:
+            parts.append(self.field)
+        return ": ".join(parts) + ": " + self.message
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` when a close match exists, else an empty string."""
+    matches = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The BaseModel inside ``X | None``, ``list[X]``, ``dict[str, X]``, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, dict, tuple, typing.Annotated):
+        for argument in typing.get_args(annotation):
+            found = _model_in(argument)
+            if found is not None:
+                return found
+    return None
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model accepts at ``loc`` (a pydantic error location), aliases first."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = next(
+            (f for name, f in current.model_fields.items() if part in (name, f.alias)),
+            None,
+        )
+        if field is None:
+            continue
+        current = _model_in(field.annotation)
+    if current is None:
+        return []
+    return [field.alias or name for name, field in current.model_fields.items()]
+
+
+def _readable(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if message.startswith("Assertion failed, "):
+        message = message[len("Assertion failed, ") :]
+    value = error.get("input")
+    if kind == "missing":
+        return "this field is required"
+    if kind in ("int_type", "int_parsing", "float_type", "bool_type", "string_type", "list_type", "dict_type"):
+        return f"{message.lower().rstrip('.')}, got {value!r}"
+    if kind == "literal_error":
+        return f"{message.lower()}, got {value!r}"
+    return message
+
+
+def problems_from_validation(
+    exc: ValidationError,
+    model: type[BaseModel],
+    source: SourceMap,
+    prefix: DataPath = (),
+    rule_id: str | None = None,
+) -> list[Problem]:
+    """One :class:`Problem` per pydantic error, located in the YAML source."""
+    problems: list[Problem] = []
+    seen: set[tuple[DataPath, str]] = set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith(("function-", "union["))))
+        path = prefix + tuple(loc)
+        if error["type"] == "extra_forbidden":
+            key = str(loc[-1]) if loc else "?"
+            options = allowed_keys(model, loc[:-1])
+            hint = did_you_mean(key, options)
+            expected = f"; expected one of: {', '.join(options)}" if options and not hint else ""
+            message = f"unknown key '{key}'{hint}{expected}"
+            where = source.locate(path, key=True)
+            field = format_path(prefix[2:] + tuple(loc[:-1])) if prefix[:1] == ("rules",) else format_path(loc[:-1])
+        else:
+            message = _readable(error)
+            where = source.locate(path)
+            field = format_path(prefix[2:] + tuple(loc)) if prefix[:1] == ("rules",) else format_path(loc)
+        marker = (path, message)
+        if marker in seen:
+            continue
+        seen.add(marker)
+        problems.append(Problem(where, message, rule_id, field or None))
+    return problems

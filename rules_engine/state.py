@@ -1,0 +1,91 @@
+"""Where rule modifiers and devices keep their state between events.
+
+The matcher only talks to :class:`StateStore`. :class:`MemoryStateStore` backs the offline
+tester and replay; the SQLite ledger implements the same protocol inside its poll transaction,
+so a restart resumes every timer exactly where it stood.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = ["DeviceRecord", "StateStore", "MemoryStateStore"]
+
+
+@dataclass
+class DeviceRecord:
+    module: str
+    app_token: str | None = None
+    last_seen: datetime | None = None
+    last_gateway: str | None = None
+    uplinks: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+class StateStore(Protocol):
+    def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        """The state a modifier (``kind``: cooldown, edge, hold, throttle) keeps for ``key``."""
+
+    def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
+        """Replace (or with ``None`` delete) a modifier's state."""
+
+    def device(self, module: str) -> DeviceRecord | None: ...
+
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
+        """Note that ``module`` was heard (last seen never moves backwards)."""
+
+    def set_device_state(self, module: str, key: str, value: Any) -> None: ...
+
+    def global_state(self) -> dict[str, Any]: ...
+
+    def set_global_state(self, key: str, value: Any) -> None: ...
+
+
+class MemoryStateStore:
+    """An in-memory :class:`StateStore` (tests, ``rules-engine test`` and ``replay``)."""
+
+    def __init__(self) -> None:
+        self.rules: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.devices: dict[str, DeviceRecord] = {}
+        self.globals: dict[str, Any] = {}
+
+    def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        found = self.rules.get((rule_id, kind, key))
+        return copy.deepcopy(found) if found is not None else None
+
+    def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
+        if value is None:
+            self.rules.pop((rule_id, kind, key), None)
+        else:
+            self.rules[(rule_id, kind, key)] = copy.deepcopy(value)
+
+    def device(self, module: str) -> DeviceRecord | None:
+        return self.devices.get(module)
+
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
+        record = self.devices.setdefault(module, DeviceRecord(module=module))
+        record.uplinks += 1
+        record.app_token = app_token or record.app_token
+        if record.last_seen is None or time >= record.last_seen:
+            record.last_seen = time
+            record.last_gateway = gateway or record.last_gateway
+        return record
+
+    def set_device_state(self, module: str, key: str, value: Any) -> None:
+        record = self.devices.setdefault(module, DeviceRecord(module=module))
+        if value is None:
+            record.state.pop(key, None)
+        else:
+            record.state[key] = value
+
+    def global_state(self) -> dict[str, Any]:
+        return dict(self.globals)
+
+    def set_global_state(self, key: str, value: Any) -> None:
+        if value is None:
+            self.globals.pop(key, None)
+        else:
+            self.globals[key] = value
