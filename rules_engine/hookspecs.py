@@ -22,7 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .actions import ActionType
-    from .codec import DecoderType, FieldType
+    from .codec import DecoderType, FieldType, FieldTypeRegistry
 
 __all__ = ["PROJECT", "hookspec", "hookimpl"]
 
@@ -37,8 +37,10 @@ def register_actions() -> list[ActionType]:
 
 
 @hookspec
-def register_decoders() -> list[DecoderType]:
-    """Payload decoder types (``decoder: {type: struct, ...}``), as :class:`rules_engine.codec.DecoderType`."""
+def register_decoders(field_types: FieldTypeRegistry) -> list[DecoderType]:
+    """Payload decoder types (``decoders: {name: {type: struct, ...}}`` in the engine config), as
+    :class:`rules_engine.codec.DecoderType`. ``field_types`` holds every registered field type
+    (built-in and plugin), for decoders that lay out binary fields; take it only if you need it."""
 
 
 @hookspec

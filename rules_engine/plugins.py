@@ -48,6 +48,7 @@ class Registries:
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
     plugins: list[PluginInfo] = field(default_factory=list)
     manager: pluggy.PluginManager | None = None
+    field_type_registry: Any = None
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -116,12 +117,13 @@ def _collect(
     registries: Registries,
     name_of: Callable[[Any], str],
     provided: dict[str, list[str]],
+    **arguments: Any,
 ) -> None:
     caller = getattr(manager.hook, hook_name)
     for impl in reversed(caller.get_hookimpls()):  # registration order
         plugin_name = impl.plugin_name
         try:
-            definitions = impl.function() or []
+            definitions = impl.function(*[arguments[name] for name in impl.argnames]) or []
         except Exception as exc:
             raise PluginError(f"plugin '{plugin_name}': {hook_name}() raised {type(exc).__name__}: {exc}") from exc
         for definition in definitions:
@@ -142,12 +144,19 @@ def _collect(
 
 def load_registries(manager: pluggy.PluginManager) -> Registries:
     """Ask every plugin for its definitions; reject duplicate names naming both plugins."""
+    from .codec import FieldTypeRegistry
+
     registries = Registries(manager=manager)
     provided: dict[str, list[str]] = {}
-    _collect(manager, "register_actions", "action", registries.actions, registries, lambda d: d.name, provided)
-    _collect(manager, "register_decoders", "decoder", registries.decoders, registries, lambda d: d.name, provided)
-    _collect(manager, "register_field_types", "field type", registries.field_types, registries, lambda d: d.name, provided)
-    _collect(manager, "register_operators", "operator", registries.operators, registries, lambda d: d.name, provided)
+    name = lambda definition: definition.name  # noqa: E731
+    _collect(manager, "register_actions", "action", registries.actions, registries, name, provided)
+    _collect(manager, "register_field_types", "field type", registries.field_types, registries, name, provided)
+    field_types = FieldTypeRegistry()
+    for field_type in registries.field_types.values():
+        field_types.register(field_type, plugin=registries.origin[("field type", field_type.name)])
+    registries.field_type_registry = field_types
+    _collect(manager, "register_decoders", "decoder", registries.decoders, registries, name, provided, field_types=field_types)
+    _collect(manager, "register_operators", "operator", registries.operators, registries, name, provided)
     sources: dict[str, str] = getattr(manager, "_rules_engine_sources", {})
     for plugin in manager.get_plugins():
         name = manager.get_name(plugin) or repr(plugin)

@@ -1,0 +1,196 @@
+"""CLI commands that work on rule files offline: validate, test, replay, plugins."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .config import EngineConfig, load_config
+from .errors import ConfigError, PluginError
+from .toolkit import Toolkit
+
+__all__ = ["validate_command", "test_command", "replay_command", "plugins_command"]
+
+DEFAULT_CONFIG = Path("engine.yaml")
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Engine config (AppToken aliases, decoders, plugins_dir). Default: ./engine.yaml if it exists.",
+)
+plugins_option = click.option(
+    "--plugins-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Load local plugins from this directory (overrides the config's plugins_dir).",
+)
+
+
+def _config(path: Path | None) -> EngineConfig:
+    if path is None:
+        if not DEFAULT_CONFIG.exists():
+            return EngineConfig()
+        path = DEFAULT_CONFIG
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _toolkit(config: EngineConfig, plugins_dir: Path | None) -> Toolkit:
+    try:
+        return Toolkit.create(config, plugins_dir=plugins_dir)
+    except (ConfigError, PluginError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _paths(paths: tuple[Path, ...], config: EngineConfig) -> list[Path]:
+    if paths:
+        return list(paths)
+    if config.rules:
+        return list(config.rules)
+    raise click.UsageError("give rule files or directories, or a config whose 'rules:' lists them")
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@config_option
+@plugins_option
+@click.option("--strict", is_flag=True, help="Treat warnings (lint findings) as errors.")
+def validate_command(paths: tuple[Path, ...], config_path: Path | None, plugins_dir: Path | None, strict: bool) -> None:
+    """Check rule files: print every problem with file:line:column, exit 1 if there is any error.
+
+    PATHS are rule files or directories (searched for *.yaml, skipping *.test.yaml); default:
+    the config's 'rules:'.
+    """
+    from .rules.loader import load_rules
+
+    config = _config(config_path)
+    toolkit = _toolkit(config, plugins_dir)
+    ruleset = load_rules(_paths(paths, config), toolkit)
+    for problem in ruleset.problems:
+        click.echo(str(problem), err=problem.severity == "error")
+    errors = len(ruleset.errors) + (len(ruleset.warnings) if strict else 0)
+    summary = (f"{len(ruleset.rules)} rule(s) loaded from {len(ruleset.files)} file(s); "
+               f"{len(ruleset.errors)} error(s), {len(ruleset.warnings)} warning(s)")
+    click.echo(summary, err=bool(errors))
+    sys.exit(1 if errors else 0)
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@config_option
+@plugins_option
+@click.option("-v", "--verbose", is_flag=True, help="Also list the passing cases and what fired.")
+def test_command(paths: tuple[Path, ...], config_path: Path | None, plugins_dir: Path | None, verbose: bool) -> None:
+    """Run the rule test cases (*.test.yaml) found in PATHS, offline; exit 1 on any failure.
+
+    Each test gives uplinks (and optionally prior state, schedule, silence and send events) and
+    the firings it expects, with their actions and payload bytes, or 'expect: []' for silence.
+    """
+    from .rules.tester import find_test_files, run_test_file
+
+    config = _config(config_path)
+    toolkits: dict[int, Toolkit] = {}
+
+    def toolkit_for(cfg: EngineConfig) -> Toolkit:
+        key = id(cfg)
+        if key not in toolkits:
+            toolkits[key] = Toolkit.create(cfg, plugins_dir=plugins_dir)
+        return toolkits[key]
+
+    files = find_test_files(list(paths) or _paths((), config))
+    if not files:
+        raise click.ClickException("no test files (*.test.yaml) found")
+    passed = failed = 0
+    for path in files:
+        for result in run_test_file(path, config, toolkit_for):
+            if result.passed:
+                passed += 1
+                if verbose:
+                    click.echo(f"PASS {result.file} :: {result.name}")
+                    for firing in result.firings:
+                        click.echo(f"       {firing.describe()}")
+            else:
+                failed += 1
+                click.echo(f"FAIL {result.file} :: {result.name}")
+                for line in result.lines:
+                    click.echo(f"     {line}")
+    click.echo(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@click.command("replay")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Rule files or directories (default: the config's 'rules:').")
+@config_option
+@plugins_option
+@click.option("--dry-run", is_flag=True, required=True, help="Required: replay never sends anything.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON lines instead of a table.")
+def replay_command(file: Path, rule_paths: tuple[Path, ...], config_path: Path | None, plugins_dir: Path | None,
+                   dry_run: bool, as_json: bool) -> None:
+    """Feed recorded uplinks (JSON lines in Conductor's result shape) through the rules and print
+    the send plan: what would be sent, to whom, through which gateway, and why. Sends nothing."""
+    from .replay import replay_file
+
+    config = _config(config_path)
+    toolkit = _toolkit(config, plugins_dir)
+    plan = replay_file(file, _paths(rule_paths, config), toolkit)
+    if plan.problems:
+        for problem in plan.problems:
+            click.echo(str(problem), err=True)
+        if plan.rules_failed:
+            raise click.ClickException("the rules do not load; fix them first (see 'rules-engine validate')")
+    if as_json:
+        for step in plan.steps:
+            click.echo(json.dumps(step, default=str))
+    else:
+        _print_plan(plan)
+
+
+def _print_plan(plan: Any) -> None:
+    console = Console()
+    table = Table(title=f"send plan: {len(plan.steps)} action(s) from {plan.uplinks} uplink(s), nothing sent")
+    for column in ("time (UTC)", "rule", "action", "target", "why"):
+        table.add_column(column, overflow="fold")
+    for step in plan.steps:
+        why = ", ".join(f"{k}={json.dumps(v)}" for k, v in step["values"].items()) or step["reason"]
+        table.add_row(step["time"][11:23], step["rule"], step["summary"], step["target"], why)
+    console.print(table)
+    if plan.skipped:
+        console.print(f"{plan.skipped} line(s) skipped (not an uplink result):")
+        for line in plan.skipped_reasons[:10]:
+            console.print(f"  {line}")
+
+
+@click.command("plugins")
+@config_option
+@plugins_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_command(config_path: Path | None, plugins_dir: Path | None, as_json: bool) -> None:
+    """List the loaded plugins, where each comes from, and what it provides."""
+    config = _config(config_path)
+    toolkit = _toolkit(config, plugins_dir)
+    infos = toolkit.registries.plugins
+    if as_json:
+        click.echo(json.dumps([{"name": i.name, "source": i.source, "provides": list(i.provides)} for i in infos], indent=2))
+        return
+    table = Table(title="plugins")
+    for column in ("plugin", "from", "provides"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        provides = _summarise(info.provides)
+        table.add_row(info.name, info.source, provides)
+    Console().print(table)
+
+
+def _summarise(provides: tuple[str, ...]) -> str:
+    groups: dict[str, list[str]] = {}
+    for item in provides:
+        kind, _, name = item.rpartition(" ")
+        groups.setdefault(kind, []).append(name)
+    return "; ".join(f"{kind}s: {', '.join(names)}" for kind, names in groups.items()) or "(hooks only)"
