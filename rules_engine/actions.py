@@ -29,6 +29,7 @@ __all__ = [
     "BuildContext",
     "ExecutionContext",
     "ActionFailed",
+    "OptionError",
     "render_template",
     "lookup",
 ]
@@ -66,6 +67,16 @@ class ExecutionContext:
     http: Any
     logger: Any
     now: Callable[[], Any]
+
+
+class OptionError(ValueError):
+    """Raised by ``ActionType.build`` for an option that validated but cannot work (an unknown
+    alias, a payload field out of range...). ``field`` is the option's path inside the action,
+    e.g. ``"app_token"`` or ``("payload", 2)``, so the error points at the right line."""
+
+    def __init__(self, field: str | tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.field = (field,) if isinstance(field, str) else tuple(field)
 
 
 class ActionFailed(Exception):

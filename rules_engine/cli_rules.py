@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,11 @@ plugins_option = click.option(
     "--plugins-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Load local plugins from this directory (overrides the config's plugins_dir).",
 )
+
+
+def _quiet() -> None:
+    """Planning errors are part of the command's own output; don't repeat them as log lines."""
+    logging.getLogger("rules_engine").setLevel(logging.ERROR)
 
 
 def _config(path: Path | None) -> EngineConfig:
@@ -93,6 +99,7 @@ def test_command(paths: tuple[Path, ...], config_path: Path | None, plugins_dir:
     """
     from .rules.tester import find_test_files, run_test_file
 
+    _quiet()
     config = _config(config_path)
     toolkits: dict[int, Toolkit] = {}
 
@@ -137,6 +144,7 @@ def replay_command(file: Path, rule_paths: tuple[Path, ...], config_path: Path |
     the send plan: what would be sent, to whom, through which gateway, and why. Sends nothing."""
     from .replay import replay_file
 
+    _quiet()
     config = _config(config_path)
     toolkit = _toolkit(config, plugins_dir)
     plan = replay_file(file, _paths(rule_paths, config), toolkit)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 import stat
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ class ConductorSettings(_Strict):
     password_env: str | None = "CONDUCTOR_PASSWORD"
     password_file: Path | None = None
     account_name: str | None = None
-    timeout: Duration = Field(default="30s")  # type: ignore[assignment]
+    timeout: Duration = timedelta(seconds=30)
 
     @model_validator(mode="before")
     @classmethod
@@ -92,8 +93,8 @@ class AppTokenConfig(_Strict):
     token: str
     decoder: str | None = None
     ports: dict[int, str] = Field(default_factory=dict)
-    poll_interval: Duration = Field(default="10s")  # type: ignore[assignment]
-    overlap: Duration = Field(default="2m")  # type: ignore[assignment]
+    poll_interval: Duration = timedelta(seconds=10)
+    overlap: Duration = timedelta(minutes=2)
 
     @field_validator("token")
     @classmethod

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .actions import OptionError
 from .codec import CodecSpecError, compile_payload
 from .conditions import OperatorRegistry, lint_condition
 from .config import EngineConfig
@@ -131,14 +132,15 @@ class Toolkit:
             try:
                 data = bytes.fromhex(text)
             except ValueError:
-                raise ValueError(f"payload must be hex (e.g. '0102A0') or a list of fields, got {spec!r}") from None
+                raise OptionError("payload", f"payload must be hex (e.g. '0102A0') or a list of fields, got {spec!r}") from None
             if not data:
-                raise ValueError("payload is empty")
+                raise OptionError("payload", "payload is empty")
             return ConstantPayload(data)
         try:
             return compile_payload({"fields": spec}, self.field_types, self.compile_expr)
         except CodecSpecError as exc:
-            raise ValueError(f"payload: {exc}") from exc
+            field = ("payload", exc.index) if exc.index is not None else ("payload",)
+            raise OptionError(field, f"payload {exc}") from exc
 
     def lint(self, condition: Any, decoded_fields: frozenset[str] | None) -> list[Any]:
         known = {"decoded": decoded_fields} if decoded_fields else None

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..actions import ActionType, BuildContext, ExecutionContext, Plan, render_template
+from ..actions import ActionType, BuildContext, ExecutionContext, OptionError, Plan, render_template
 from ..durations import Duration
 from ..hookspecs import hookimpl
 from ..rules.diagnostics import did_you_mean
 
-__all__ = ["register_actions", "ActionOptionError"]
+__all__ = ["register_actions"]
 
 JsonLogic = Any
-
-
-class ActionOptionError(ValueError):
-    """An action option that validated but makes no sense in context (unknown alias...)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 class _Options(BaseModel):
@@ -40,13 +33,13 @@ def _constant_or_expr(value: Any, ctx: BuildContext) -> Any:
 def _resolve_token(field: str, value: str | None, ctx: BuildContext) -> Any:
     if value is None:
         if ctx.trigger_kind not in ("uplink", "silence"):
-            raise ActionOptionError(field, "no triggering uplink to take the AppToken from: name 'app_token'")
+            raise OptionError(field, "no triggering uplink to take the AppToken from: name 'app_token'")
         return lambda context: (context.get("uplink") or context.get("device") or {}).get("app_token")
     try:
         token = ctx.config.resolve_app_token(value)
     except KeyError:
         aliases = list(ctx.config.app_tokens)
-        raise ActionOptionError(
+        raise OptionError(
             field,
             f"unknown AppToken alias '{value}'{did_you_mean(value, aliases)}; "
             f"use an alias from the engine config ({', '.join(aliases) or 'none defined'}) or a 20-hex token",
@@ -63,7 +56,7 @@ def _require(value: Any, what: str) -> Any:
 class _Downlink(_Options):
     payload: str | list[dict[str, Any]]
     port: int = Field(default=0, ge=0, le=127)
-    ttl: Duration = Field(default="60s")  # type: ignore[assignment]
+    ttl: Duration = timedelta(seconds=60)
     priority: int = 10
 
 
@@ -107,18 +100,28 @@ async def _execute_multicast(params: dict[str, Any], ctx: ExecutionContext) -> d
     return {"issuance_id": command.issuance_id}
 
 
+def _event_module(context: dict[str, Any]) -> Any:
+    return (context.get("uplink") or {}).get("module") or (context.get("device") or {}).get("module")
+
+
+def _module_of(value: str | dict[str, Any] | None, ctx: BuildContext, hint: str) -> Any:
+    if value is None:
+        if ctx.trigger_kind not in ("uplink", "silence"):
+            raise OptionError("module", f"no triggering device to take the module from: {hint}")
+        return _event_module
+    return _constant_or_expr(value, ctx)
+
+
 class UnicastOptions(_Downlink):
-    module: str | dict[str, Any] = {"var": "uplink.module"}
+    module: str | dict[str, Any] | None = None
     gateway: str | dict[str, Any] | None = None
     acked: bool = True
 
 
 class _Unicast:
     def __init__(self, options: UnicastOptions, ctx: BuildContext) -> None:
-        if isinstance(options.module, dict) and options.module == {"var": "uplink.module"} and ctx.trigger_kind not in ("uplink", "silence"):
-            raise ActionOptionError("module", "no triggering uplink to take the module from: name 'module'")
         self.options = options
-        self.module = _constant_or_expr(options.module, ctx)
+        self.module = _module_of(options.module, ctx, "name 'module'")
         self.gateway = _constant_or_expr(options.gateway, ctx)
         self.payload = ctx.compile_payload(options.payload)
 
@@ -156,7 +159,7 @@ class WebhookOptions(_Options):
     headers: dict[str, str] = Field(default_factory=dict)
     headers_from_env: dict[str, str] = Field(default_factory=dict)
     json_body: dict[str, JsonLogic] | None = Field(default=None, alias="json")
-    timeout: Duration = Field(default="10s")  # type: ignore[assignment]
+    timeout: Duration = timedelta(seconds=10)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -225,16 +228,15 @@ class SetStateOptions(_Options):
     key: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     value: JsonLogic = None
     scope: Literal["device", "global"] = "device"
-    module: str | dict[str, Any] = {"var": "uplink.module"}
+    module: str | dict[str, Any] | None = None
 
 
 class _SetState:
     def __init__(self, options: SetStateOptions, ctx: BuildContext) -> None:
-        if options.scope == "device" and options.module == {"var": "uplink.module"} and ctx.trigger_kind not in ("uplink", "silence"):
-            raise ActionOptionError("module", "device state needs a module: name 'module' or use scope: global")
         self.options = options
         self.value = _constant_or_expr(options.value, ctx)
-        self.module = _constant_or_expr(options.module, ctx)
+        self.module = (_module_of(options.module, ctx, "name 'module' or use scope: global")
+                       if options.scope == "device" else (lambda _context: None))
 
     def plan(self, context: dict[str, Any]) -> Plan:
         value = self.value(context)

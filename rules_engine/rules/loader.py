@@ -135,7 +135,7 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
             return toolkit.compile_expr(value)
         except ConditionError as exc:
             inner = json_path_to_data_path(exc.path)
-            problem(path + inner, exc.reason, field_name + (exc.path[1:] if exc.path != "$" else ""))
+            problem(path + inner, exc.reason, field_name + (exc.path[1:] if exc.path != "$" else ""), key=bool(inner))
             return None
 
     decoder_fields: frozenset[str] | None = None
@@ -201,8 +201,7 @@ def _resolve_tokens(spec: RuleSpec, toolkit: Toolkit, problem: Any) -> frozenset
 
 
 def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: DataPath, problems: list[Problem]) -> list[CompiledAction]:
-    from ..builtin.actions import ActionOptionError
-    from ..actions import BuildContext
+    from ..actions import BuildContext, OptionError
 
     built: list[CompiledAction] = []
     context = BuildContext(
@@ -226,8 +225,10 @@ def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: 
             continue
         try:
             planned = action_type.build(validated, context)
-        except ActionOptionError as exc:
-            problems.append(Problem(source.locate(path + (exc.field,)), str(exc), spec.id, f"actions[{index}].{name}.{exc.field}"))
+        except OptionError as exc:
+            field_path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in exc.field).replace(".[", "[")
+            problems.append(Problem(source.locate(path + exc.field, key=True), str(exc), spec.id,
+                                    f"actions[{index}].{name}.{field_path}"))
             continue
         except ConditionError as exc:
             problems.append(Problem(source.locate(path), f"{exc}", spec.id, f"actions[{index}].{name}"))

@@ -241,4 +241,4 @@ class RuleSpec(Strict):
 
 
 class RuleFile(Strict):
-    rules: list[dict[str, Any]] = Field(default_factory=list)
+    rules: list[Any] = Field(default_factory=list)

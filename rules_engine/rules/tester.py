@@ -166,6 +166,11 @@ def _run_case(path: Path, case: TestCase, rules: list[Any], toolkit: Any) -> Cas
     for index, event in enumerate(events):
         if event.kind == "uplink":
             event = UplinkEvent(item=toolkit.decode(event.item.uplink))
+        elif event.kind == "silence":
+            device = store.device(event.module)
+            if device is not None and device.last_seen is not None:
+                event = event.model_copy(update={"last_seen": device.last_seen, "gateway": device.last_gateway,
+                                                 "app_token": event.app_token or device.app_token})
         for firing in matcher.match(event, store).firings:
             actual.append(ActualFiring(
                 firing.rule_id, index,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,7 +22,7 @@ class UplinkInput(_Strict):
     """An uplink as a test writes it. ``at`` is the offset from the test's start."""
 
     module: str
-    at: Duration = Field(default=0)  # type: ignore[assignment]
+    at: Duration = timedelta(0)
     app_token: str | None = None
     port: int | None = 0
     payload: str = ""
@@ -42,19 +42,19 @@ class UplinkInput(_Strict):
 
 class ScheduleInput(_Strict):
     rule: str
-    at: Duration = Field(default=0)  # type: ignore[assignment]
+    at: Duration = timedelta(0)
 
 
 class SilenceInput(_Strict):
     module: str
-    at: Duration = Field(default=0)  # type: ignore[assignment]
+    at: Duration = timedelta(0)
     app_token: str | None = None
 
 
 class SendInput(_Strict):
     rule: str
     outcome: Literal["complete", "partial", "expired"]
-    at: Duration = Field(default=0)  # type: ignore[assignment]
+    at: Duration = timedelta(0)
     send_id: str = "send-1"
     details: dict[str, Any] = Field(default_factory=dict)
 
