@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,6 +63,11 @@ def test_simulate_subprocess_serves_and_stops_on_sigint() -> None:
         )
         assert recent.status_code == 200 and len(recent.json()["results"]) == 5
         assert httpx.get(base + "/access/accounts", auth=("demo@example.com", "demo-password")).status_code == 401
+        curl = shutil.which("curl")
+        if curl:  # the README's promise, with the real tool where the machine has it
+            fetched = subprocess.run([curl, "-sf", "-u", "ops@example.com:s3cret", base + "/access/accounts"],
+                                     capture_output=True, text=True, timeout=10)
+            assert fetched.returncode == 0 and json.loads(fetched.stdout)[0]["id"]
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
         assert process.returncode == 0, err
