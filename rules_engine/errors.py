@@ -8,6 +8,9 @@ sqlite3, YAML, pydantic) are wrapped with ``raise ... from exc`` so the cause st
     ├── ConditionError              a JsonLogic condition rejected at load time (JSON path)
     ├── RuleError                   a rule file rejected at load time (file:line, rule id, field)
     ├── PluginError                 a plugin that cannot be registered (plugin, name, fix)
+    ├── CodecSpecError              a struct or payload spec rejected when validated or compiled
+    ├── DecodeError                 a payload a decoder cannot decode (recorded against the uplink)
+    ├── PayloadError                a downlink payload that cannot be built from the values at hand
     ├── LedgerError                 the SQLite ledger cannot be opened, migrated or locked
     └── ConductorError              anything that went wrong talking to Conductor
         ├── InvalidRequestError     refused before sending: bad port, payload, address (also ValueError)
@@ -31,6 +34,9 @@ __all__ = [
     "RuleError",
     "PluginError",
     "LedgerError",
+    "CodecSpecError",
+    "DecodeError",
+    "PayloadError",
     "ConductorError",
     "InvalidRequestError",
     "TransportError",
@@ -82,6 +88,40 @@ class RuleError(RulesEngineError):
 
 class PluginError(RulesEngineError):
     """A plugin could not be loaded or registered."""
+
+
+class CodecSpecError(RulesEngineError):
+    """A struct or payload spec is invalid.
+
+    ``index`` and ``name`` identify the offending field when there is one (``index`` is the
+    0-based position in ``fields``, as in a pydantic location ``fields.3``).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, name: str | None = None) -> None:
+        self.index = index
+        self.name = name
+        super().__init__(message)
+
+
+class DecodeError(RulesEngineError):
+    """A payload could not be decoded. ``field`` names the field when one is to blame."""
+
+    def __init__(self, message: str, *, field: str | None = None, offset: int | None = None) -> None:
+        self.field = field
+        self.offset = offset
+        super().__init__(message)
+
+
+class PayloadError(RulesEngineError):
+    """A payload could not be built: a value is missing, of the wrong kind or out of range."""
+
+    def __init__(
+        self, message: str, *, index: int | None = None, name: str | None = None, value: object = None
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.value = value
+        super().__init__(message)
 
 
 class LedgerError(RulesEngineError):
