@@ -120,7 +120,7 @@ def _collect(
     **arguments: Any,
 ) -> None:
     caller = getattr(manager.hook, hook_name)
-    for impl in reversed(caller.get_hookimpls()):  # registration order
+    for impl in caller.get_hookimpls():  # registration order
         plugin_name = impl.plugin_name
         try:
             definitions = impl.function(*[arguments[name] for name in impl.argnames]) or []

@@ -58,6 +58,14 @@ class ConstantPayload:
         return [{"name": "payload", "type": "hex", "value": self.data.hex().upper(), "hex": self.data.hex().upper()}]
 
 
+def _declared_fields(decoder: Any) -> frozenset[str] | None:
+    """The fields a decoder promises, when it promises that they are all there is."""
+    fields = getattr(decoder, "fields", None)
+    if not fields or not getattr(decoder, "exhaustive", True):
+        return None
+    return frozenset(fields)
+
+
 class Toolkit:
     def __init__(self, config: EngineConfig, registries: Registries) -> None:
         self.config = config
@@ -91,7 +99,7 @@ class Toolkit:
         for name, decoder_type in types.items():
             if decoder_type.options is None:
                 self.decoders[name] = decoder_type.build(None)
-                self._decoder_fields[name] = frozenset(getattr(self.decoders[name], "fields", ()) or ()) or None
+                self._decoder_fields[name] = _declared_fields(self.decoders[name])
         for name, spec in self.config.decoders.items():
             type_name = spec["type"]
             decoder_type = types.get(type_name)
@@ -102,12 +110,11 @@ class Toolkit:
                 )
             options = {key: value for key, value in spec.items() if key != "type"}
             try:
-                decoder = decoder_type.build(options or None)
+                decoder = decoder_type.build(options if decoder_type.options is not None else (options or None))
             except CodecSpecError as exc:
                 raise ConfigError(f"decoders.{name}: {exc}") from exc
             self.decoders[name] = decoder
-            fields = getattr(decoder, "fields", None)
-            self._decoder_fields[name] = frozenset(fields) if fields else None
+            self._decoder_fields[name] = _declared_fields(decoder)
 
     def _check_token_decoders(self) -> None:
         for alias, token in self.config.app_tokens.items():
