@@ -161,18 +161,24 @@ def replay_command(file: Path, rule_paths: tuple[Path, ...], config_path: Path |
 
 
 def _print_plan(plan: Any) -> None:
-    console = Console()
-    table = Table(title=f"send plan: {len(plan.steps)} action(s) from {plan.uplinks} uplink(s), nothing sent")
-    for column in ("time (UTC)", "rule", "action", "target", "why"):
-        table.add_column(column, overflow="fold")
+    click.echo(f"send plan: {len(plan.steps)} action(s) from {plan.uplinks} uplink(s); nothing was sent")
+    previous = None
     for step in plan.steps:
-        why = ", ".join(f"{k}={json.dumps(v)}" for k, v in step["values"].items()) or step["reason"]
-        table.add_row(step["time"][11:23], step["rule"], step["summary"], step["target"], why)
-    console.print(table)
+        firing = (step["uplink"], step["rule"])
+        if firing != previous:
+            previous = firing
+            values = ", ".join(f"{k}={json.dumps(v)}" for k, v in step["values"].items())
+            click.echo(f"\n{step['time'][:23].replace('T', ' ')}  uplink {step['uplink']} from {step['module']}")
+            click.echo(f"  rule {step['rule']}: {step['reason']}" + (f" ({values})" if values else ""))
+        click.echo(f"    - {step['summary']}")
+        if step["target"] and step["target"] not in step["summary"]:
+            click.echo(f"      reaches: {step['target']}")
+        for field in step.get("payload") or []:
+            click.echo(f"      {field['name']} ({field['type']}) = {json.dumps(field['value'])} -> {field['hex']}")
     if plan.skipped:
-        console.print(f"{plan.skipped} line(s) skipped (not an uplink result):")
+        click.echo(f"\n{plan.skipped} line(s) skipped (not an uplink result):")
         for line in plan.skipped_reasons[:10]:
-            console.print(f"  {line}")
+            click.echo(f"  {line}")
 
 
 @click.command("plugins")

@@ -30,10 +30,16 @@ class ReplayPlan:
     skipped_reasons: list[str] = field(default_factory=list)
 
 
-def _target(params: dict[str, Any]) -> str:
+def _target(params: dict[str, Any], store: MemoryStateStore) -> str:
     if "app_token" in params:
         gateways = params.get("gateways")
-        return f"all devices of {params['app_token']}" + (f" via {', '.join(gateways)}" if gateways else "")
+        devices = sorted(
+            record.module for record in store.devices.values()
+            if record.app_token == params["app_token"] and (not gateways or record.last_gateway in gateways)
+        )
+        via = f" last heard via {', '.join(gateways)}" if gateways else ""
+        shown = ", ".join(devices[:8]) + (f", … ({len(devices) - 8} more)" if len(devices) > 8 else "")
+        return f"{len(devices)} device(s) seen so far on {params['app_token']}{via}: {shown or 'none yet'}"
     if "module" in params and params.get("module"):
         return str(params["module"]) + (f" via {params['gateway']}" if params.get("gateway") else "")
     if "url" in params:
@@ -68,7 +74,9 @@ def replay_file(path: Path, rule_paths: list[Path], toolkit: Toolkit) -> ReplayP
     matcher = Matcher(RuleIndex(ruleset.rules), toolkit.redecode)
     for uplink in uplinks:
         event = UplinkEvent(item=toolkit.decode(uplink))
-        for firing in matcher.match(event, store).firings:
+        firings = matcher.match(event, store).firings
+        store.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
+        for firing in firings:
             for intent in firing.intents:
                 plan.steps.append({
                     "time": uplink.time.isoformat(),
@@ -77,11 +85,11 @@ def replay_file(path: Path, rule_paths: list[Path], toolkit: Toolkit) -> ReplayP
                     "rule": firing.rule_id,
                     "action": intent.action,
                     "summary": intent.summary if not intent.error else f"{intent.action}: ERROR {intent.error}",
-                    "target": _target(intent.params),
+                    "target": _target(intent.params, store),
                     "params": intent.params,
                     "values": firing.evaluation.values,
                     "reason": firing.evaluation.reason,
+                    "payload": intent.explain.get("payload"),
                 })
-        store.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
     plan.uplinks = len(uplinks)
     return plan

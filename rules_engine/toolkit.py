@@ -21,7 +21,7 @@ from .pipeline.decode import Decoding
 from .plugins import Registries, create_plugin_manager, load_registries
 from .rules.diagnostics import did_you_mean
 
-__all__ = ["Toolkit", "ConstantPayload"]
+__all__ = ["Toolkit", "ConstantPayload", "explain_payload"]
 
 _SCOPED = {"map", "filter", "reduce", "all", "some", "none"}
 
@@ -56,6 +56,17 @@ class ConstantPayload:
 
     def describe(self, _context: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"name": "payload", "type": "hex", "value": self.data.hex().upper(), "hex": self.data.hex().upper()}]
+
+
+def explain_payload(builder: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
+    """Field by field, what a payload builder packed (JSON-serialisable, for traces and plans)."""
+    description = builder.describe(context)
+    if isinstance(description, list):
+        return description
+    return [
+        {"name": f.name or f"fields[{f.index}]", "type": f.type, "value": f.value, "hex": f.hex}
+        for f in description.fields
+    ]
 
 
 def _declared_fields(decoder: Any) -> frozenset[str] | None:

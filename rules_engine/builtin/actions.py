@@ -47,6 +47,12 @@ def _resolve_token(field: str, value: str | None, ctx: BuildContext) -> Any:
     return lambda _context: token
 
 
+def _explain(builder: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
+    from ..toolkit import explain_payload
+
+    return explain_payload(builder, context)
+
+
 def _require(value: Any, what: str) -> Any:
     if value in (None, "", []):
         raise ValueError(f"{what} is empty for this event")
@@ -88,7 +94,7 @@ class _Multicast:
                 "priority": self.options.priority,
             },
             summary=f"multicast {payload.hex().upper()} to AppToken {token}{via} on port {self.options.port}",
-            explain={"payload": self.payload.describe(context)},
+            explain={"payload": _explain(self.payload, context)},
         )
 
 
@@ -141,7 +147,7 @@ class _Unicast:
                 "acked": self.options.acked,
             },
             summary=f"unicast {payload.hex().upper()} to {module}{via} on port {self.options.port}",
-            explain={"payload": self.payload.describe(context)},
+            explain={"payload": _explain(self.payload, context)},
         )
 
 
