@@ -1,0 +1,296 @@
+"""The engine: composes the stages, and is the only module that knows their order.
+
+    poll window -> dedupe -> decode -> match (+ modifier state) -> outbox (one transaction) -> dispatch
+
+Every entry point is a coroutine or function the daemon's scheduler calls; tests call them
+directly with a manual clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from .actions import ExecutionContext
+from .clock import Clock
+from .conductor import ConductorClient
+from .config import EngineConfig
+from .errors import ConductorError
+from .ledger.records import get_cursor, record_poll_error
+from .ledger.state import LedgerState
+from .ledger.store import Ledger
+from .metrics import Metrics
+from .models import ScheduleEvent, SilenceEvent, UplinkEvent
+from .pipeline.dedupe import drop_known
+from .pipeline.dispatch import Dispatcher, DispatchPolicy
+from .pipeline.match import Matcher
+from .pipeline.outbox import CycleWrite, commit_cycle
+from .pipeline.poll import fetch_window, plan_windows
+from .rules.index import RuleIndex
+from .rules.loader import RuleSet
+from .toolkit import Toolkit
+
+__all__ = ["Engine", "EngineSettings", "TokenHealth"]
+
+log = logging.getLogger("rules_engine.engine")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    first_lookback: timedelta = timedelta(minutes=5)
+    chunk: timedelta = timedelta(hours=1)
+    max_backoff: timedelta = timedelta(minutes=5)
+
+
+@dataclass
+class TokenHealth:
+    alias: str
+    token: str
+    last_success: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    consecutive_errors: int = 0
+    next_poll_after: float = 0.0
+    cursor_ts: float | None = None
+
+
+@dataclass
+class RuleHealth:
+    loaded: int = 0
+    files: int = 0
+    last_reload_ok: bool = True
+    last_reload_error: str | None = None
+    last_reload_at: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        config: EngineConfig,
+        toolkit: Toolkit,
+        ruleset: RuleSet,
+        ledger: Ledger,
+        conductor: ConductorClient,
+        *,
+        clock: Clock,
+        http: httpx.AsyncClient | None = None,
+        metrics: Metrics | None = None,
+        settings: EngineSettings | None = None,
+        dispatch_policy: DispatchPolicy | None = None,
+    ) -> None:
+        self.config = config
+        self.toolkit = toolkit
+        self.ledger = ledger
+        self.conductor = conductor
+        self.clock = clock
+        self.metrics = metrics or Metrics()
+        self.settings = settings or EngineSettings()
+        self.http = http or httpx.AsyncClient(timeout=30.0)
+        self.state = LedgerState(ledger.conn)
+        self.tokens = {alias: TokenHealth(alias, cfg.token) for alias, cfg in config.app_tokens.items()}
+        self.rule_health = RuleHealth()
+        self.dispatcher = Dispatcher(
+            ledger, toolkit.registries.actions,
+            ExecutionContext(conductor=conductor, http=self.http, logger=logging.getLogger("rules_engine.actions"), now=clock.now),
+            conductor, clock, dispatch_policy, on_result=self._count_intent,
+        )
+        self.set_rules(ruleset)
+        for health in self.tokens.values():
+            cursor = get_cursor(ledger.conn, health.token)
+            if cursor is not None:
+                health.cursor_ts, health.last_success = cursor.cursor_ts, cursor.last_success_at
+                health.consecutive_errors, health.last_error = cursor.consecutive_errors, cursor.last_error
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def set_rules(self, ruleset: RuleSet) -> None:
+        """Switch to a new rule set (already validated); modifier state is kept per rule id."""
+        self.ruleset = ruleset
+        self.matcher = Matcher(RuleIndex(ruleset.rules), self.toolkit.redecode)
+        self.state.discard()
+        self.metrics.rules_loaded.set(len(ruleset.rules))
+        self.rule_health.loaded, self.rule_health.files = len(ruleset.rules), len(ruleset.files)
+        self.rule_health.problems = [str(p) for p in ruleset.warnings]
+
+    def reject_rules(self, problems: list[str]) -> None:
+        """A new rule set failed to load: keep the running one and say so everywhere."""
+        self.rule_health.last_reload_ok = False
+        self.rule_health.last_reload_error = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+        self.rule_health.last_reload_at = self.clock.now().timestamp()
+        self.metrics.rule_reload_errors.inc()
+        self.metrics.rules_healthy.set(0)
+
+    def accept_rules(self, ruleset: RuleSet) -> None:
+        self.set_rules(ruleset)
+        self.rule_health.last_reload_ok, self.rule_health.last_reload_error = True, None
+        self.rule_health.last_reload_at = self.clock.now().timestamp()
+        self.metrics.rules_healthy.set(1)
+
+    # -- polling ----------------------------------------------------------------------------------
+
+    async def poll(self, alias: str) -> int:
+        """One poll of one AppToken: every window up to now, each committed on its own.
+
+        Returns the number of new uplinks. A Conductor error is recorded (health, metrics,
+        ledger) and re-raised; the cursor stays where the last committed window left it.
+        """
+        health = self.tokens[alias]
+        now = self.clock.now()
+        if now.timestamp() < health.next_poll_after:
+            return 0
+        token_config = self.config.app_tokens[alias]
+        started = time.perf_counter()
+        new = 0
+        cursor = None if health.cursor_ts is None else datetime.fromtimestamp(health.cursor_ts, tz=now.tzinfo)
+        windows = plan_windows(cursor, self.conductor.latest_stop(), overlap=token_config.overlap,
+                               first_lookback=self.settings.first_lookback, chunk=self.settings.chunk)
+        try:
+            for window in windows:
+                uplinks = await fetch_window(self.conductor, health.token, window)
+                new += self._process(alias, uplinks, window.stop.timestamp())
+        except ConductorError as error:
+            self._poll_failed(health, error)
+            raise
+        finally:
+            self.metrics.poll_latency.labels(alias).observe(time.perf_counter() - started)
+        health.last_success = self.clock.now().timestamp()
+        health.consecutive_errors, health.last_error, health.next_poll_after = 0, None, 0.0
+        return new
+
+    def _poll_failed(self, health: TokenHealth, error: ConductorError) -> None:
+        now = self.clock.now().timestamp()
+        health.consecutive_errors += 1
+        health.last_error, health.last_error_at = str(error), now
+        backoff = min(self.settings.max_backoff.total_seconds(), self.config.app_tokens[health.alias].poll_interval.total_seconds()
+                      * (2 ** min(health.consecutive_errors - 1, 10)))
+        health.next_poll_after = now + backoff if health.consecutive_errors > 1 else 0.0
+        self.metrics.poll_errors.labels(health.alias).inc()
+        with self.ledger.transaction() as conn:
+            record_poll_error(conn, health.token, health.alias, health.cursor_ts or now, str(error), now)
+        log.warning("poll failed; the cursor stays", extra={"app_token": health.alias, "error": str(error),
+                                                            "consecutive_errors": health.consecutive_errors})
+
+    def _process(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
+        health = self.tokens[alias]
+        fresh = drop_known(self.ledger.conn, uplinks)
+        if len(uplinks) > len(fresh):
+            self.metrics.duplicates.labels(alias).inc(len(uplinks) - len(fresh))
+        write = CycleWrite(app_token=health.token, alias=alias, cursor_ts=cursor_ts)
+        for uplink in fresh:
+            item = self.toolkit.decode(uplink)
+            if item.decode_error:
+                self.metrics.decode_errors.labels(item.decoder or "").inc()
+            write.uplinks.append(item)
+            write.firings.extend(self.matcher.match(UplinkEvent(item=item), self.state).firings)
+            self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
+        fired = commit_cycle(self.ledger, self.state, write, self.clock.now().timestamp())
+        health.cursor_ts = max(health.cursor_ts or cursor_ts, cursor_ts)
+        self.metrics.uplinks.labels(alias).inc(len(fresh))
+        self.metrics.lag.labels(alias).set(max(0.0, self.clock.now().timestamp() - health.cursor_ts))
+        for firing in write.firings:
+            self.metrics.firings.labels(firing.rule_id).inc()
+            log.info("rule fired", extra={"rule_id": firing.rule_id, "uplink_uuid": firing.event_id,
+                                          "actions": [i.summary for i in firing.intents]})
+        del fired
+        return len(fresh)
+
+    # -- other triggers ---------------------------------------------------------------------------
+
+    def fire_schedule(self, rule_id: str, when: datetime) -> int:
+        """Evaluate a schedule rule for its fire time ``when`` (idempotent per rule and time)."""
+        event = ScheduleEvent(rule_id=rule_id, time=when)
+        return self._commit_events([event])
+
+    def check_silence(self) -> int:
+        """Emit silence events for devices quiet longer than a silence rule's ``after``.
+
+        "Now" is each AppToken's cursor minus its overlap (the time up to which every uplink has
+        surely been seen), never the wall clock, so an outage of Conductor or of the engine
+        never makes a device look silent.
+        """
+        events = []
+        for rule in self.matcher.index.by_kind("silence"):
+            spec = rule.spec.trigger.silence
+            assert spec is not None
+            for health in self.tokens.values():
+                if health.cursor_ts is None or (rule.app_tokens is not None and health.token not in rule.app_tokens):
+                    continue
+                safe_now = health.cursor_ts - self.config.app_tokens[health.alias].overlap.total_seconds()
+                threshold = safe_now - spec.after.total_seconds()
+                rows = self.ledger.conn.execute(
+                    "SELECT module, last_seen, last_gateway FROM devices WHERE app_token = ? AND last_seen <= ?",
+                    (health.token, threshold),
+                ).fetchall()
+                for module, last_seen, gateway in rows:
+                    if rule.modules is not None and module not in rule.modules:
+                        continue
+                    marker = self.state.rule_state(rule.id, "silence", module)
+                    if marker is not None and marker.get("last_seen") == last_seen:
+                        continue
+                    self.state.set_rule_state(rule.id, "silence", module, {"last_seen": last_seen})
+                    seen = datetime.fromtimestamp(last_seen, tz=self.clock.now().tzinfo)
+                    events.append(SilenceEvent(module=module, app_token=health.token, gateway=gateway, last_seen=seen,
+                                               time=seen + spec.after))
+        return self._commit_events(events) if events else 0
+
+    def _commit_events(self, events: list[Any]) -> int:
+        write = CycleWrite()
+        for event in events:
+            write.firings.extend(self.matcher.match(event, self.state).firings)
+        fired = commit_cycle(self.ledger, self.state, write, self.clock.now().timestamp())
+        for firing in write.firings:
+            self.metrics.firings.labels(firing.rule_id).inc()
+        return fired
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    async def dispatch(self) -> int:
+        await self.dispatcher.reconcile()
+        handled = 0
+        while True:
+            batch = await self.dispatcher.run_once()
+            handled += batch
+            if batch == 0:
+                break
+        self._refresh_outbox_gauge()
+        return handled
+
+    def _count_intent(self, row: Any, outcome: str, _result: Any) -> None:
+        self.metrics.intents.labels(row.action, outcome).inc()
+
+    def _refresh_outbox_gauge(self) -> None:
+        for status, count in self.ledger.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"):
+            self.metrics.outbox.labels(status).set(count)
+
+    # -- health -----------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        now = self.clock.now().timestamp()
+        tokens = {}
+        for alias, health in self.tokens.items():
+            interval = self.config.app_tokens[alias].poll_interval.total_seconds()
+            lag = None if health.cursor_ts is None else round(now - health.cursor_ts, 3)
+            healthy = health.consecutive_errors == 0 and lag is not None and lag <= max(3 * interval, 60)
+            tokens[alias] = {
+                "app_token": health.token, "healthy": healthy, "lag_s": lag,
+                "last_success": health.last_success, "consecutive_errors": health.consecutive_errors,
+                "last_error": health.last_error, "last_error_at": health.last_error_at,
+            }
+        outbox = dict(self.ledger.conn.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+        return {
+            "status": "ok" if all(t["healthy"] for t in tokens.values()) and self.rule_health.last_reload_ok else "degraded",
+            "app_tokens": tokens,
+            "rules": {"loaded": self.rule_health.loaded, "files": self.rule_health.files,
+                      "last_reload_ok": self.rule_health.last_reload_ok, "last_reload_error": self.rule_health.last_reload_error,
+                      "warnings": len(self.rule_health.problems)},
+            "outbox": outbox,
+        }
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

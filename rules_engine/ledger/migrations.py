@@ -1,0 +1,115 @@
+"""The ledger schema, as sqlite-utils migrations. Never edit an applied migration: add one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+__all__ = ["migrations", "SCHEMA_VERSION"]
+
+migrations = Migrations("rules_engine")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.execute("""
+        CREATE TABLE uplinks (
+            uuid TEXT PRIMARY KEY,
+            app_token TEXT NOT NULL,
+            module TEXT NOT NULL,
+            gateway TEXT,
+            port INTEGER,
+            ts REAL NOT NULL,
+            time TEXT NOT NULL,
+            payload_hex TEXT NOT NULL,
+            decoder TEXT,
+            decoded TEXT,
+            decode_error TEXT,
+            signal TEXT,
+            received_at REAL NOT NULL
+        )""")
+    db.execute("CREATE INDEX uplinks_ts ON uplinks (ts)")
+    db.execute("CREATE INDEX uplinks_module_ts ON uplinks (module, ts)")
+    db.execute("""
+        CREATE TABLE cursors (
+            app_token TEXT PRIMARY KEY,
+            alias TEXT,
+            cursor_ts REAL NOT NULL,
+            last_success_at REAL,
+            last_error TEXT,
+            last_error_at REAL,
+            consecutive_errors INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE devices (
+            module TEXT PRIMARY KEY,
+            app_token TEXT,
+            last_seen REAL,
+            last_gateway TEXT,
+            uplinks INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT '{}'
+        )""")
+    db.execute("CREATE INDEX devices_token_seen ON devices (app_token, last_seen)")
+    db.execute("""
+        CREATE TABLE rule_state (
+            rule_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (rule_id, kind, key)
+        )""")
+    db.execute("CREATE TABLE global_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("""
+        CREATE TABLE firings (
+            id INTEGER PRIMARY KEY,
+            rule_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            event_kind TEXT NOT NULL,
+            ts REAL NOT NULL,
+            evaluation TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (rule_id, event_id)
+        )""")
+    db.execute("CREATE INDEX firings_ts ON firings (ts)")
+    db.execute("""
+        CREATE TABLE outbox (
+            key TEXT PRIMARY KEY,
+            firing_id INTEGER NOT NULL REFERENCES firings (id),
+            rule_id TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            params TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            last_error TEXT,
+            result TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )""")
+    db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)")
+    db.execute("""
+        CREATE TABLE sends (
+            id INTEGER PRIMARY KEY,
+            intent_key TEXT NOT NULL UNIQUE REFERENCES outbox (key),
+            rule_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            issuance_id TEXT UNIQUE,
+            app_token TEXT,
+            module TEXT,
+            gateways TEXT,
+            payload_hex TEXT NOT NULL,
+            port INTEGER NOT NULL,
+            issued_at REAL,
+            reconciled INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE schedule_runs (
+            rule_id TEXT PRIMARY KEY,
+            last_fire_ts REAL NOT NULL
+        )""")
+
+
+SCHEMA_VERSION = len(migrations._migrations)

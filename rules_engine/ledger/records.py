@@ -1,0 +1,184 @@
+"""Rows of the ledger: what a poll cycle writes, and what the dispatcher reads and updates.
+
+Functions take the connection of an open transaction; they never commit themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..models import DecodedUplink, Firing, Intent
+
+__all__ = [
+    "Cursor",
+    "OutboxRow",
+    "known_uuids",
+    "insert_uplinks",
+    "insert_firing",
+    "get_cursor",
+    "set_cursor",
+    "record_poll_error",
+    "due_intents",
+    "intents_with_status",
+    "set_intent_status",
+    "record_send",
+    "claimed_issuance_ids",
+    "PENDING",
+    "IN_FLIGHT",
+    "DONE",
+    "FAILED",
+    "APPLIED",
+]
+
+PENDING, IN_FLIGHT, DONE, FAILED, APPLIED = "pending", "in_flight", "done", "failed", "applied"
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Cursor:
+    app_token: str
+    cursor_ts: float
+    last_success_at: float | None
+    last_error: str | None
+    last_error_at: float | None
+    consecutive_errors: int
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    key: str
+    rule_id: str
+    event_id: str
+    action: str
+    params: dict[str, Any]
+    summary: str
+    status: str
+    attempts: int
+    created_at: float
+
+
+def known_uuids(conn: sqlite3.Connection, uuids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(uuids), _CHUNK):
+        chunk = uuids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(row[0] for row in conn.execute(f"SELECT uuid FROM uplinks WHERE uuid IN ({marks})", chunk))
+    return found
+
+
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+    rows = []
+    for item in items:
+        uplink = item.uplink
+        rows.append((
+            uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, uplink.time.timestamp(),
+            uplink.time.isoformat(), uplink.payload_hex, item.decoder,
+            json.dumps(item.decoded, default=str) if item.decoded else None, item.decode_error,
+            uplink.signal.model_dump_json() if uplink.signal is not None else None, now,
+        ))
+    conn.executemany(
+        "INSERT OR IGNORE INTO uplinks (uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, "
+        "decode_error, signal, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def insert_firing(conn: sqlite3.Connection, firing: Firing, now: float) -> int | None:
+    """Insert a firing and its intents; ``None`` (and nothing written) if it was already recorded."""
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO firings (rule_id, event_id, event_kind, ts, evaluation, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (firing.rule_id, firing.event_id, firing.event_kind, firing.time.timestamp(),
+         firing.evaluation.model_dump_json(), now),
+    )
+    if cursor.rowcount == 0:
+        return None
+    firing_id = int(cursor.lastrowid or 0)
+    conn.executemany(
+        "INSERT OR IGNORE INTO outbox (key, firing_id, rule_id, event_id, idx, action, params, summary, status, attempts, "
+        "next_attempt_at, last_error, result, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, NULL, ?, ?)",
+        [_intent_row(intent, firing_id, now) for intent in firing.intents],
+    )
+    return firing_id
+
+
+def _intent_row(intent: Intent, firing_id: int, now: float) -> tuple[Any, ...]:
+    status = FAILED if intent.error else APPLIED if intent.local else PENDING
+    return (intent.key, firing_id, intent.rule_id, intent.event_id, intent.index, intent.action,
+            json.dumps(intent.params, default=str), intent.summary, status, now, intent.error, now, now)
+
+
+def get_cursor(conn: sqlite3.Connection, app_token: str) -> Cursor | None:
+    row = conn.execute(
+        "SELECT app_token, cursor_ts, last_success_at, last_error, last_error_at, consecutive_errors FROM cursors WHERE app_token = ?",
+        (app_token,),
+    ).fetchone()
+    return Cursor(*row) if row else None
+
+
+def set_cursor(conn: sqlite3.Connection, app_token: str, alias: str | None, cursor_ts: float, now: float) -> None:
+    conn.execute(
+        "INSERT INTO cursors (app_token, alias, cursor_ts, last_success_at, consecutive_errors) VALUES (?, ?, ?, ?, 0) "
+        "ON CONFLICT (app_token) DO UPDATE SET alias = excluded.alias, cursor_ts = max(cursor_ts, excluded.cursor_ts), "
+        "last_success_at = excluded.last_success_at, consecutive_errors = 0",
+        (app_token, alias, cursor_ts, now),
+    )
+
+
+def record_poll_error(conn: sqlite3.Connection, app_token: str, alias: str | None, cursor_ts: float, error: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO cursors (app_token, alias, cursor_ts, last_error, last_error_at, consecutive_errors) VALUES (?, ?, ?, ?, ?, 1) "
+        "ON CONFLICT (app_token) DO UPDATE SET last_error = excluded.last_error, last_error_at = excluded.last_error_at, "
+        "consecutive_errors = consecutive_errors + 1",
+        (app_token, alias, cursor_ts, error, now),
+    )
+
+
+def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
+    return OutboxRow(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6], row[7], row[8])
+
+
+_OUTBOX_COLUMNS = "key, rule_id, event_id, action, params, summary, status, attempts, created_at"
+
+
+def due_intents(conn: sqlite3.Connection, now: float, limit: int = 100) -> list[OutboxRow]:
+    return [_outbox_row(row) for row in conn.execute(
+        f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = ? AND next_attempt_at <= ? ORDER BY created_at, key LIMIT ?",
+        (PENDING, now, limit),
+    )]
+
+
+def intents_with_status(conn: sqlite3.Connection, status: str) -> list[OutboxRow]:
+    return [_outbox_row(row) for row in conn.execute(
+        f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE status = ? ORDER BY created_at, key", (status,))]
+
+
+def set_intent_status(
+    conn: sqlite3.Connection, key: str, status: str, now: float, *, error: str | None = None,
+    result: dict[str, Any] | None = None, next_attempt_at: float | None = None, count_attempt: bool = False,
+) -> None:
+    conn.execute(
+        "UPDATE outbox SET status = ?, updated_at = ?, last_error = coalesce(?, last_error), result = coalesce(?, result), "
+        "next_attempt_at = coalesce(?, next_attempt_at), attempts = attempts + ? WHERE key = ?",
+        (status, now, error, json.dumps(result) if result is not None else None, next_attempt_at, int(count_attempt), key),
+    )
+
+
+def record_send(
+    conn: sqlite3.Connection, intent: OutboxRow, issuance_id: str | None, issued_at: float | None, *, reconciled: bool = False,
+) -> None:
+    params = intent.params
+    conn.execute(
+        "INSERT INTO sends (intent_key, rule_id, kind, issuance_id, app_token, module, gateways, payload_hex, port, issued_at, reconciled) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (intent_key) DO UPDATE SET issuance_id = excluded.issuance_id, "
+        "issued_at = excluded.issued_at, reconciled = excluded.reconciled",
+        (intent.key, intent.rule_id, intent.action, issuance_id, params.get("app_token"), params.get("module"),
+         json.dumps(params.get("gateways")) if params.get("gateways") else None, params.get("payload_hex", ""),
+         params.get("port", 0), issued_at, int(reconciled)),
+    )
+
+
+def claimed_issuance_ids(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT issuance_id FROM sends WHERE issuance_id IS NOT NULL")}

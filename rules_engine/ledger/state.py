@@ -1,0 +1,158 @@
+"""The ledger as the matcher's :class:`StateStore`: read through, write back at the cycle's commit.
+
+Device records, modifier state and global state are cached in memory (this process is the only
+writer) and the changes of a cycle are flushed inside that cycle's transaction. After a
+rollback, :meth:`LedgerState.discard` drops the cache so nothing uncommitted survives.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+from ..state import DeviceRecord
+
+__all__ = ["LedgerState"]
+
+_ABSENT = object()
+
+
+def _ts(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value is not None else None
+
+
+class LedgerState:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._devices: dict[str, DeviceRecord | None] = {}
+        self._rules: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self._globals: dict[str, Any] | None = None
+        self._dirty_devices: set[str] = set()
+        self._dirty_rules: set[tuple[str, str, str]] = set()
+        self._dirty_globals: set[str] = set()
+
+    # -- devices ------------------------------------------------------------------------------
+
+    def device(self, module: str) -> DeviceRecord | None:
+        found = self._devices.get(module, _ABSENT)
+        if found is _ABSENT:
+            row = self.conn.execute(
+                "SELECT app_token, last_seen, last_gateway, uplinks, state FROM devices WHERE module = ?", (module,)
+            ).fetchone()
+            found = None if row is None else DeviceRecord(
+                module=module, app_token=row[0], last_seen=_ts(row[1]), last_gateway=row[2], uplinks=row[3],
+                state=json.loads(row[4]),
+            )
+            self._devices[module] = found
+        return found  # type: ignore[return-value]
+
+    def _device_for_write(self, module: str) -> DeviceRecord:
+        record = self.device(module)
+        if record is None:
+            record = DeviceRecord(module=module)
+            self._devices[module] = record
+        self._dirty_devices.add(module)
+        return record
+
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
+        record = self._device_for_write(module)
+        record.uplinks += 1
+        record.app_token = app_token or record.app_token
+        if record.last_seen is None or time >= record.last_seen:
+            record.last_seen = time
+            record.last_gateway = gateway or record.last_gateway
+        return record
+
+    def set_device_state(self, module: str, key: str, value: Any) -> None:
+        record = self._device_for_write(module)
+        if value is None:
+            record.state.pop(key, None)
+        else:
+            record.state[key] = value
+
+    # -- modifier state -------------------------------------------------------------------------
+
+    def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        slot = (rule_id, kind, key)
+        found = self._rules.get(slot, _ABSENT)
+        if found is _ABSENT:
+            row = self.conn.execute(
+                "SELECT value FROM rule_state WHERE rule_id = ? AND kind = ? AND key = ?", slot
+            ).fetchone()
+            found = json.loads(row[0]) if row else None
+            self._rules[slot] = found
+        return dict(found) if found is not None else None  # type: ignore[arg-type]
+
+    def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
+        slot = (rule_id, kind, key)
+        self._rules[slot] = dict(value) if value is not None else None
+        self._dirty_rules.add(slot)
+
+    # -- global state ---------------------------------------------------------------------------
+
+    def global_state(self) -> dict[str, Any]:
+        if self._globals is None:
+            self._globals = {key: json.loads(value) for key, value in self.conn.execute("SELECT key, value FROM global_state")}
+        return dict(self._globals)
+
+    def set_global_state(self, key: str, value: Any) -> None:
+        self.global_state()
+        assert self._globals is not None
+        if value is None:
+            self._globals.pop(key, None)
+        else:
+            self._globals[key] = value
+        self._dirty_globals.add(key)
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write the changes of this cycle; call inside the cycle's transaction."""
+        if self._dirty_devices:
+            rows = []
+            for module in self._dirty_devices:
+                record = self._devices[module]
+                assert record is not None
+                rows.append((module, record.app_token, record.last_seen.timestamp() if record.last_seen else None,
+                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True)))
+            self.conn.executemany(
+                "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (module) DO UPDATE SET app_token = excluded.app_token, last_seen = excluded.last_seen, "
+                "last_gateway = excluded.last_gateway, uplinks = excluded.uplinks, state = excluded.state",
+                rows,
+            )
+        if self._dirty_rules:
+            upserts = [(*slot, json.dumps(self._rules[slot])) for slot in self._dirty_rules if self._rules[slot] is not None]
+            deletes = [slot for slot in self._dirty_rules if self._rules[slot] is None]
+            if upserts:
+                self.conn.executemany(
+                    "INSERT INTO rule_state (rule_id, kind, key, value) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (rule_id, kind, key) DO UPDATE SET value = excluded.value", upserts)
+            if deletes:
+                self.conn.executemany("DELETE FROM rule_state WHERE rule_id = ? AND kind = ? AND key = ?", deletes)
+        if self._dirty_globals:
+            assert self._globals is not None
+            for key in self._dirty_globals:
+                if key in self._globals:
+                    self.conn.execute("INSERT INTO global_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                      (key, json.dumps(self._globals[key])))
+                else:
+                    self.conn.execute("DELETE FROM global_state WHERE key = ?", (key,))
+        self._dirty_devices.clear()
+        self._dirty_rules.clear()
+        self._dirty_globals.clear()
+
+    def discard(self) -> None:
+        """Forget everything cached (after a rollback)."""
+        self._devices.clear()
+        self._rules.clear()
+        self._globals = None
+        self._dirty_devices.clear()
+        self._dirty_rules.clear()
+        self._dirty_globals.clear()
+
+    def forget_rule(self, rule_id: str) -> None:
+        for slot in [slot for slot in self._rules if slot[0] == rule_id and slot not in self._dirty_rules]:
+            del self._rules[slot]

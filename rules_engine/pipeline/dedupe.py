@@ -1,0 +1,20 @@
+"""Dedupe stage: Conductor's uuid is an uplink's identity; drop the ones the ledger already has."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..conductor import Uplink
+from ..ledger.records import known_uuids
+
+__all__ = ["drop_known"]
+
+
+def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink]) -> list[Uplink]:
+    """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree)."""
+    if not uplinks:
+        return []
+    known = known_uuids(conn, [uplink.uuid for uplink in uplinks])
+    fresh = [uplink for uplink in uplinks if uplink.uuid not in known]
+    fresh.sort(key=lambda uplink: (uplink.time, uplink.uuid))
+    return fresh

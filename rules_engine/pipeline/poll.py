@@ -1,0 +1,50 @@
+"""Poll stage: which windows to ask Conductor for, and fetching one window completely.
+
+Windows overlap the previous one by ``overlap`` (Conductor ingests late; the dedupe stage drops
+what was already seen), stop one second before now (Conductor rejects a future stop time) and
+are split into chunks after an outage, so a long catch-up commits its progress chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ..conductor import ConductorClient, SubjectType, Uplink
+
+__all__ = ["Window", "plan_windows", "fetch_window"]
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    stop: datetime
+
+
+def plan_windows(
+    cursor: datetime | None, latest_stop: datetime, *, overlap: timedelta, first_lookback: timedelta, chunk: timedelta,
+) -> list[Window]:
+    """The windows of one poll: from ``cursor - overlap`` (or ``latest_stop - first_lookback`` on
+    the very first poll) to ``latest_stop``, in chunks of at most ``chunk``."""
+    start = (cursor - overlap) if cursor is not None else (latest_stop - first_lookback)
+    windows = []
+    while start < latest_stop:
+        stop = min(start + chunk, latest_stop)
+        windows.append(Window(start, stop))
+        start = stop
+    return windows
+
+
+async def fetch_window(client: ConductorClient, app_token: str, window: Window) -> list[Uplink]:
+    """Every uplink of one window (all pages); each uuid once; the AppToken filled in if absent."""
+    seen: set[str] = set()
+    found: list[Uplink] = []
+    async for page in client.uplink_pages(SubjectType.APP_TOKEN, app_token, window.start, window.stop):
+        for uplink in page.uplinks:
+            if uplink.uuid in seen:
+                continue
+            seen.add(uplink.uuid)
+            if uplink.app_token is None:
+                uplink = uplink.model_copy(update={"app_token": app_token})
+            found.append(uplink)
+    return found
