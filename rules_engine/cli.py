@@ -36,3 +36,32 @@ def demo_command(duration: float | None, devices: int, gateways: int, poll_inter
 
 for command in (simulate_command, validate_command, test_command, replay_command, plugins_command):
     main.add_command(command)
+
+
+@main.command("run")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The engine config (YAML). Secrets come from the environment or owner-only files.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help="Overrides logging.format.")
+@click.option("--no-watch", is_flag=True, help="Do not reload rules when their files change (SIGHUP still reloads).")
+def run_command(config_path: str, log_format: str | None, no_watch: bool) -> None:
+    """Run the daemon: poll every AppToken, evaluate the rules, send, until SIGTERM or Ctrl-C.
+
+    Rules reload on file change or SIGHUP; a rule set with errors is rejected and the running one
+    stays (reported in the log, /healthz and /metrics).
+    """
+    import asyncio
+
+    from .config import load_config
+    from .daemon import Daemon
+    from .errors import ConfigError, LedgerError, PluginError
+    from .logs import configure_logging
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(log_format or config.logging.format, config.logging.level)
+    try:
+        asyncio.run(Daemon(config, watch=not no_watch).run())
+    except (ConfigError, LedgerError, PluginError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -20,7 +20,7 @@ import os
 from datetime import timedelta
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -30,7 +30,18 @@ from .errors import ConfigError, RuleError
 from .rules.diagnostics import problems_from_validation
 from .rules.source import load_yaml
 
-__all__ = ["EngineConfig", "ConductorSettings", "AppTokenConfig", "load_config", "read_secret"]
+__all__ = [
+    "EngineConfig",
+    "ConductorSettings",
+    "AppTokenConfig",
+    "LedgerConfig",
+    "RetentionConfig",
+    "AdminConfig",
+    "LoggingConfig",
+    "load_config",
+    "read_secret",
+    "admin_token",
+]
 
 
 class _Strict(BaseModel):
@@ -59,6 +70,18 @@ class ConductorSettings(_Strict):
                 "environment variable that holds it, or 'password_file' to a file only its owner can read"
             )
         return value
+
+    def urls(self) -> Any:
+        """The three base URLs: ``base_url`` as one origin (the simulator), the explicit ones, or
+        the production defaults."""
+        from .conductor import ConductorURLs
+
+        defaults = ConductorURLs.single_origin(self.base_url) if self.base_url else ConductorURLs.production()
+        return ConductorURLs(
+            self.client_edge_url or defaults.client_edge,
+            self.network_asset_url or defaults.network_asset,
+            self.access_url or defaults.access,
+        )
 
     def password(self, environ: dict[str, str] | None = None) -> SecretStr:
         """The password, from ``password_file`` (mode 0600 or stricter) or ``password_env``."""
@@ -104,8 +127,51 @@ class AppTokenConfig(_Strict):
         return value.lower()
 
 
+class RetentionConfig(_Strict):
+    """How long the ledger keeps what it no longer needs. Pending work is never deleted."""
+
+    uplinks: Duration = timedelta(days=30)
+    firings: Duration = timedelta(days=90)
+    sends: Duration = timedelta(days=90)
+
+
+class LedgerConfig(_Strict):
+    path: Path = Path("state/ledger.db")
+    synchronous: Literal["normal", "full"] = "normal"
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+
+
+class AdminConfig(_Strict):
+    """The admin HTTP server (/healthz, /metrics). Anything but loopback needs a token."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=0, le=65535)
+    token_env: str | None = "RULES_ENGINE_ADMIN_TOKEN"
+    token_file: Path | None = None
+
+
+def admin_token(config: AdminConfig, environ: dict[str, str] | None = None) -> str | None:
+    """The admin token from ``token_file`` (owner-only) or ``token_env``; ``None`` if neither is set."""
+    environ = dict(os.environ) if environ is None else environ
+    if config.token_file is not None:
+        return read_secret(config.token_file)
+    if config.token_env and environ.get(config.token_env):
+        return environ[config.token_env]
+    return None
+
+
+class LoggingConfig(_Strict):
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class EngineConfig(_Strict):
     conductor: ConductorSettings = Field(default_factory=ConductorSettings)
+    ledger: LedgerConfig = Field(default_factory=LedgerConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    silence_check_interval: Duration = timedelta(seconds=30)
     app_tokens: dict[str, AppTokenConfig] = Field(default_factory=dict)
     decoders: dict[str, dict[str, Any]] = Field(default_factory=dict)
     groups: dict[str, list[str]] = Field(default_factory=dict)
@@ -157,8 +223,10 @@ def load_config(path: str | Path) -> EngineConfig:
         problems = problems_from_validation(exc, EngineConfig, source)
         raise ConfigError("invalid engine config:\n" + "\n".join(f"  {p}" for p in problems)) from exc
     base = Path(path).resolve().parent
+    ledger_path = config.ledger.path if config.ledger.path.is_absolute() else base / config.ledger.path
     return config.model_copy(
         update={
+            "ledger": config.ledger.model_copy(update={"path": ledger_path}),
             "rules": [p if p.is_absolute() else base / p for p in config.rules],
             "plugins_dir": (
                 None if config.plugins_dir is None

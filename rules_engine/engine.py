@@ -8,6 +8,7 @@ directly with a manual clock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ class Engine:
         self.state = LedgerState(ledger.conn)
         self.tokens = {alias: TokenHealth(alias, cfg.token) for alias, cfg in config.app_tokens.items()}
         self.rule_health = RuleHealth()
+        self._dispatch_lock = asyncio.Lock()
         self.dispatcher = Dispatcher(
             ledger, toolkit.registries.actions,
             ExecutionContext(conductor=conductor, http=self.http, logger=logging.getLogger("rules_engine.actions"), now=clock.now),
@@ -251,15 +253,17 @@ class Engine:
     # -- dispatch ---------------------------------------------------------------------------------
 
     async def dispatch(self) -> int:
-        await self.dispatcher.reconcile()
-        handled = 0
-        while True:
-            batch = await self.dispatcher.run_once()
-            handled += batch
-            if batch == 0:
-                break
-        self._refresh_outbox_gauge()
-        return handled
+        """Drain what is due in the outbox. Serialised: two callers never send the same intent."""
+        async with self._dispatch_lock:
+            await self.dispatcher.reconcile()
+            handled = 0
+            while True:
+                batch = await self.dispatcher.run_once()
+                handled += batch
+                if batch == 0:
+                    break
+            self._refresh_outbox_gauge()
+            return handled
 
     def _count_intent(self, row: Any, outcome: str, _result: Any) -> None:
         self.metrics.intents.labels(row.action, outcome).inc()

@@ -46,6 +46,7 @@ DOWNLINK_ACTIONS = frozenset({"multicast", "unicast"})
 @dataclass(frozen=True)
 class DispatchPolicy:
     max_attempts: int = 8
+    concurrency: int = 8
     base_delay: float = 2.0
     max_delay: float = 300.0
     execute_timeout: float = 60.0
@@ -98,10 +99,18 @@ class Dispatcher:
             set_intent_status(conn, key, status, self._now(), **kwargs)
 
     async def run_once(self, limit: int = 100) -> int:
-        """Send what is due now; returns how many intents were handled."""
+        """Send what is due now, up to ``policy.concurrency`` at a time (a slow webhook never
+        holds up a downlink); returns how many intents were handled."""
         rows = due_intents(self.ledger.conn, self._now(), limit)
-        for row in rows:
-            await self._send(row)
+        if not rows:
+            return 0
+        gate = asyncio.Semaphore(self.policy.concurrency)
+
+        async def send(row: OutboxRow) -> None:
+            async with gate:
+                await self._send(row)
+
+        await asyncio.gather(*(send(row) for row in rows))
         return len(rows)
 
     async def _send(self, row: OutboxRow) -> None:

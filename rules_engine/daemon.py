@@ -1,0 +1,133 @@
+"""``rules-engine run``: the daemon. Builds the engine from the config, schedules it, serves the
+admin HTTP endpoints, reloads rules on file change or SIGHUP, and stops cleanly on SIGTERM/SIGINT
+(the running cycle finishes; nothing half-done is left, and what is in flight is reconciled at
+the next start)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .admin import check_admin_binding, create_admin_app
+from .clock import SystemClock
+from .conductor import ConductorClient
+from .config import EngineConfig, admin_token
+from .engine import Engine
+from .errors import ConfigError
+from .hookspecs import PROJECT
+from .ledger.store import Ledger
+from .rules.loader import load_rules
+from .scheduler import EngineScheduler
+from .toolkit import Toolkit
+
+__all__ = ["Daemon"]
+
+log = logging.getLogger("rules_engine.daemon")
+
+
+class Daemon:
+    def __init__(self, config: EngineConfig, *, environ: dict[str, str] | None = None, watch: bool = True) -> None:
+        self.config = config
+        self.environ = environ
+        self.watch = watch
+        self.stop_requested = asyncio.Event()
+        self.reload_requested = asyncio.Event()
+        self.admin_port: int | None = None
+
+    def _rule_paths(self) -> list[Path]:
+        if not self.config.rules:
+            raise ConfigError("the config lists no rule files or directories under 'rules:'")
+        return list(self.config.rules)
+
+    async def run(self) -> None:
+        config = self.config
+        token = admin_token(config.admin, self.environ) if config.admin.enabled else None
+        if config.admin.enabled:
+            check_admin_binding(config.admin.host, token)
+        password = config.conductor.password(self.environ)
+        toolkit = Toolkit.create(config)
+        ruleset = load_rules(self._rule_paths(), toolkit)
+        for problem in ruleset.problems:
+            (log.error if problem.severity == "error" else log.warning)("rule problem", extra={"problem": str(problem)})
+        if ruleset.errors and not ruleset.rules:
+            raise ConfigError(f"no rule loaded: {len(ruleset.errors)} error(s); run 'rules-engine validate' for details")
+        ledger = Ledger.open_writer(config.ledger.path, synchronous=config.ledger.synchronous.upper())
+        clock = SystemClock()
+        conductor = ConductorClient(
+            config.conductor.username, password.get_secret_value(), urls=config.conductor.urls(),
+            account_name=config.conductor.account_name, timeout=config.conductor.timeout.total_seconds(), clock=clock,
+        )
+        engine = Engine(config, toolkit, ruleset, ledger, conductor, clock=clock)
+        if ruleset.errors:
+            engine.reject_rules([str(p) for p in ruleset.errors])
+        scheduler = EngineScheduler(engine)
+        tasks: list[asyncio.Task[Any]] = []
+        admin_server = None
+        try:
+            toolkit.registries.manager.hook.startup(engine=engine)  # type: ignore[union-attr]
+            await engine.dispatcher.reconcile(min_age=0)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.stop_requested.set)
+            loop.add_signal_handler(signal.SIGHUP, self.reload_requested.set)
+            if config.admin.enabled:
+                admin_server = uvicorn.Server(uvicorn.Config(
+                    create_admin_app(engine.health, engine.metrics.render, token), host=config.admin.host,
+                    port=config.admin.port, log_config=None, access_log=False, lifespan="off",
+                ))
+                tasks.append(asyncio.create_task(admin_server.serve(), name="admin"))
+                while not admin_server.started and not tasks[-1].done():
+                    await asyncio.sleep(0.01)
+                if tasks[-1].done():
+                    tasks[-1].result()
+                self.admin_port = admin_server.servers[0].sockets[0].getsockname()[1] if admin_server.servers else None
+            scheduler.start()
+            tasks.append(asyncio.create_task(self._reloader(engine, toolkit, scheduler), name="reload"))
+            if self.watch:
+                tasks.append(asyncio.create_task(self._watcher(), name="watch"))
+            log.info("rules-engine running", extra={
+                "app_tokens": list(config.app_tokens), "rules": len(ruleset.rules), "ledger": str(config.ledger.path),
+                "admin": f"http://{config.admin.host}:{self.admin_port}" if admin_server else "off", "project": PROJECT,
+            })
+            await self.stop_requested.wait()
+            log.info("stopping: finishing the current cycle")
+        finally:
+            await scheduler.stop()
+            if admin_server is not None:
+                admin_server.should_exit = True
+            for task in tasks:
+                if task.get_name() != "admin":
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await conductor.aclose()
+            await engine.aclose()
+            ledger.close()
+            log.info("stopped")
+
+    async def _reloader(self, engine: Engine, toolkit: Toolkit, scheduler: EngineScheduler) -> None:
+        while True:
+            await self.reload_requested.wait()
+            self.reload_requested.clear()
+            ruleset = load_rules(self._rule_paths(), toolkit)
+            if ruleset.errors:
+                problems = [str(p) for p in ruleset.errors]
+                engine.reject_rules(problems)
+                for problem in problems:
+                    log.error("rule reload rejected; the previous rules keep running", extra={"problem": problem})
+                continue
+            engine.accept_rules(ruleset)
+            log.info("rules reloaded", extra={"rules": len(ruleset.rules), "files": len(ruleset.files)})
+
+    async def _watcher(self) -> None:
+        from watchfiles import awatch
+
+        paths = [p for p in self._rule_paths() if p.exists()]
+        if not paths:
+            return
+        async for _changes in awatch(*paths, debounce=500, step=100):
+            self.reload_requested.set()
