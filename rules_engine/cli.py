@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import __version__
+from .cli_ledger import ledger_group
 from .cli_rules import plugins_command, replay_command, test_command, validate_command
 from .simulator.cli import simulate_command
 
@@ -26,15 +27,14 @@ def main() -> None:
 @click.option("--duration", type=float, default=None, help="Stop after this many seconds (default: run until Ctrl-C).")
 @click.option("--devices", default=60, show_default=True, help="Modules in the simulated fleet.")
 @click.option("--gateways", default=4, show_default=True, help="Gateways in the simulated fleet.")
-@click.option("--poll-interval", default=2.0, show_default=True, help="Seconds between polls.")
-def demo_command(duration: float | None, devices: int, gateways: int, poll_interval: float) -> None:
-    """Start the bundled Conductor simulator and watch the client read the live fleet."""
+def demo_command(duration: float | None, devices: int, gateways: int) -> None:
+    """Run the simulator and the daemon with the demo rules, with a live view, then a summary."""
     from .demo import run_demo
 
-    run_demo(duration, devices=devices, gateways=gateways, interval=poll_interval)
+    run_demo(duration, devices=devices, gateways=gateways)
 
 
-for command in (simulate_command, validate_command, test_command, replay_command, plugins_command):
+for command in (simulate_command, validate_command, test_command, replay_command, plugins_command, ledger_group):
     main.add_command(command)
 
 

@@ -1,18 +1,20 @@
-"""``rules-engine demo``: the bundled simulator on loopback, read live by the Conductor client.
+"""``rules-engine demo``: the whole product on one machine, in under a minute.
 
-Until the engine's daemon lands this demo shows the foundation at work: a simulated fleet
-uplinking on its own clock, and the client polling overlapping windows, deduplicating by uuid
-and decoding each payload, with a live view per gateway and per module.
+Starts the bundled Conductor simulator on a free loopback port and the real daemon against it,
+with the demo config and rules of ``rules_engine/demo_fleet/``, shows a live view (uplinks per
+second, firings, sends) and ends with a ledger summary checked against the simulator's ground
+truth.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
+import logging
+import tempfile
 import time
-from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -20,134 +22,145 @@ from rich.panel import Panel
 from rich.table import Table
 
 from .clock import SystemClock
-from .conductor import ConductorClient, ConductorURLs, SubjectType, Uplink
-from .simulator import FleetConfig, Simulator, SimulatorServer, decode_env_v1
+from .config import load_config
+from .daemon import Daemon
+from .errors import LedgerError
+from .ledger import queries
+from .ledger.store import Ledger
+from .simulator import DownlinkMode, FleetConfig, Simulator, SimulatorServer
 
-__all__ = ["run_demo", "DemoStats"]
+__all__ = ["run_demo", "DemoReport", "DEMO_FLEET"]
+
+DEMO_FLEET = Path(__file__).parent / "demo_fleet"
+PLANT = "9a3e51c07b22d4f68e15"
 
 
 @dataclass
-class DemoStats:
-    started: float = field(default_factory=time.monotonic)
-    uplinks: int = 0
-    polls: int = 0
-    per_gateway: Counter[str] = field(default_factory=Counter)
-    per_module: Counter[str] = field(default_factory=Counter)
-    last_by_module: dict[str, Uplink] = field(default_factory=dict)
-    recent: deque[Uplink] = field(default_factory=lambda: deque(maxlen=8))
-    rate: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=10))
-    uuids: set[str] = field(default_factory=set)
-    first: datetime | None = None
-    last: datetime | None = None
-
-    def add(self, uplink: Uplink) -> None:
-        self.uplinks += 1
-        self.uuids.add(uplink.uuid)
-        self.first = min(self.first or uplink.time, uplink.time)
-        self.last = max(self.last or uplink.time, uplink.time)
-        self.per_gateway[uplink.gateway or "?"] += 1
-        self.per_module[uplink.module] += 1
-        self.last_by_module[uplink.module] = uplink
-        self.recent.appendleft(uplink)
-
-    def per_second(self) -> float:
-        if len(self.rate) < 2:
-            return 0.0
-        (t0, n0), (t1, n1) = self.rate[0], self.rate[-1]
-        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+class DemoReport:
+    summary: dict[str, Any] = field(default_factory=dict)
+    generated: int = 0
+    missed: int = 0
+    commands: int = 0
+    delivered: int = 0
+    ledger_sends: int = 0
 
 
-def _reading(uplink: Uplink) -> str:
-    try:
-        t = decode_env_v1(uplink.payload)
-    except Exception:
-        return uplink.payload_hex
-    return f"{t.temperature_c:5.1f} °C  {t.humidity_pct:3d} %  {t.battery_mv} mV"
+def _view(ledger: Ledger | None, simulator: Simulator, started: float, rates: list[tuple[float, int]], base_url: str) -> Group:
+    if ledger is None:
+        return Group(Panel("starting the daemon…"))
+    summary = queries.summary(ledger.conn)
+    now = time.monotonic()
+    rates.append((now, summary["uplinks"]))
+    while len(rates) > 2 and now - rates[0][0] > 10:
+        rates.pop(0)
+    rate = (rates[-1][1] - rates[0][1]) / (rates[-1][0] - rates[0][0]) if len(rates) > 1 and rates[-1][0] > rates[0][0] else 0.0
+    commands = simulator.commands()
+    head = Table.grid(padding=(0, 3))
+    head.add_row(f"[b]running[/b] {now - started:5.0f} s", f"[b]simulator[/b] {base_url}",
+                 f"[b]uplinks[/b] {summary['uplinks']} ({rate:.1f}/s)", f"[b]firings[/b] {summary['firings']}",
+                 f"[b]downlinks issued[/b] {len(commands)}",
+                 f"[b]delivered[/b] {sum(len(c.deliveries) for c in commands)}")
+    rules = Table(title="firings per rule", expand=True)
+    rules.add_column("rule")
+    rules.add_column("firings", justify="right")
+    for rule, count in summary["firings_by_rule"].items():
+        rules.add_row(rule, str(count))
+    recent = Table(title="latest firings (from the ledger)", expand=True)
+    for column in ("time (UTC)", "rule", "why", "values"):
+        recent.add_column(column, overflow="fold")
+    for firing in queries.list_firings(ledger.conn, 6):
+        recent.add_row(firing["time"][11:23], firing["rule_id"], firing["why"] or "",
+                       ", ".join(f"{k}={v}" for k, v in (firing["values"] or {}).items()))
+    sends = Table(title="latest downlinks (the simulator's record)", expand=True)
+    for column in ("issued", "kind", "payload", "port", "reached"):
+        sends.add_column(column)
+    for command in commands[-6:][::-1]:
+        sends.add_row(command.issued_at.strftime("%H:%M:%S.%f")[:-3], command.kind, command.payload_hex, str(command.port),
+                      f"{len(command.deliveries)} device(s)")
+    return Group(Panel(head), rules, recent, sends)
 
 
-def _view(stats: DemoStats, base_url: str, token: str) -> Group:
-    head = Table.grid(padding=(0, 2))
-    head.add_row(
-        f"[b]simulator[/b] {base_url}", f"[b]AppToken[/b] {token}",
-        f"[b]uplinks read[/b] {stats.uplinks}", f"[b]rate[/b] {stats.per_second():.1f}/s", f"[b]polls[/b] {stats.polls}",
-    )
-    gateways = Table(title="per gateway", expand=True)
-    gateways.add_column("gateway")
-    gateways.add_column("uplinks", justify="right")
-    for gateway, count in stats.per_gateway.most_common():
-        gateways.add_row(gateway, str(count))
-    modules = Table(title="busiest modules", expand=True)
-    for column in ("module", "uplinks", "last reading"):
-        modules.add_column(column, justify="right" if column == "uplinks" else "left")
-    for module, count in stats.per_module.most_common(6):
-        modules.add_row(module, str(count), _reading(stats.last_by_module[module]))
-    recent = Table(title="latest uplinks", expand=True)
-    for column in ("time (UTC)", "module", "gateway", "port", "payload"):
-        recent.add_column(column)
-    for uplink in sorted(stats.recent, key=lambda u: u.time, reverse=True):
-        recent.add_row(uplink.time.strftime("%H:%M:%S.%f")[:-3], uplink.module, uplink.gateway or "", str(uplink.port), uplink.payload_hex)
-    return Group(Panel(head), gateways, modules, recent)
-
-
-async def _poll(client: ConductorClient, token: str, stats: DemoStats, stop: asyncio.Event, interval: float, overlap: timedelta,
-                redraw) -> int:
-    seen: dict[str, datetime] = {}
-    cursor = client.latest_stop() - timedelta(minutes=1)
-    while not stop.is_set():
-        window_stop = client.latest_stop()
-        async for uplink in client.uplinks(SubjectType.APP_TOKEN, token, cursor - overlap, window_stop):
-            if uplink.uuid not in seen:
-                seen[uplink.uuid] = uplink.time
-                stats.add(uplink)
-        cursor = window_stop
-        horizon = cursor - 2 * overlap
-        for uuid in [u for u, t in seen.items() if t < horizon]:
-            del seen[uuid]
-        stats.polls += 1
-        stats.rate.append((time.monotonic(), stats.uplinks))
-        redraw()
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except asyncio.TimeoutError:
-            pass
-    return stats.uplinks
-
-
-def run_demo(duration: float | None, devices: int = 60, gateways: int = 4, interval: float = 2.0, console: Console | None = None) -> DemoStats:
-    """Run the demo for ``duration`` seconds (or until Ctrl-C) and return what it saw."""
+def run_demo(duration: float | None, devices: int = 60, gateways: int = 4, console: Console | None = None) -> DemoReport:
+    """Run the demo for ``duration`` seconds (``None``: until Ctrl-C); return what it saw."""
     console = console or Console()
-    config = FleetConfig.generate(devices=devices, gateways=gateways, seed=1, uplink_interval_s=10.0, history_s=60.0, lte_fraction=0.1)
-    simulator = Simulator(config, clock=SystemClock())
-    stats = DemoStats()
+    workdir = Path(tempfile.mkdtemp(prefix="rules-engine-demo-"))
+    logging.basicConfig(filename=workdir / "daemon.log", level=logging.INFO, force=True)
+    fleet = FleetConfig.generate(
+        devices=devices, gateways=gateways, seed=1, app_token_hashes=[PLANT], uplink_interval_s=10.0, history_s=30.0,
+        lte_fraction=0.1, downlink_modes={DownlinkMode.ALWAYS: 0.8, DownlinkMode.MAILBOX: 0.15, DownlinkMode.OFF: 0.05},
+    )
+    simulator = Simulator(fleet, clock=SystemClock())
+    report = DemoReport()
     with SimulatorServer(simulator) as server:
-        token = simulator.app_tokens[0]
+        base = load_config(DEMO_FLEET / "engine.yaml")
+        config = base.model_copy(update={
+            "conductor": base.conductor.model_copy(update={"base_url": server.base_url}),
+            "ledger": base.ledger.model_copy(update={"path": workdir / "ledger.db"}),
+        })
+        daemon = Daemon(config, environ={"CONDUCTOR_PASSWORD": server.simulator.password}, watch=False)
+        console.print(f"[b]rules-engine demo[/b]: simulator at {server.base_url} ({devices} devices, {gateways} gateways); "
+                      f"ledger and log in {workdir}; rules from {DEMO_FLEET / 'rules'}. Ctrl-C to stop.")
 
         async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
+            task = asyncio.create_task(daemon.run())
             if duration is not None:
-                loop.call_later(duration, stop.set)
-            async with ConductorClient(*server.auth, urls=ConductorURLs.single_origin(server.base_url)) as client:
-                if console.is_terminal:
-                    with Live(_view(stats, server.base_url, token), console=console, refresh_per_second=4) as live:
-                        await _poll(client, token, stats, stop, interval, timedelta(seconds=10),
-                                    lambda: live.update(_view(stats, server.base_url, token)))
-                else:
-                    def line() -> None:
-                        console.print(f"poll {stats.polls}: {stats.uplinks} uplinks read, {stats.per_second():.1f}/s, "
-                                      f"{len(stats.per_module)} modules via {len(stats.per_gateway)} gateways")
-                    await _poll(client, token, stats, stop, interval, timedelta(seconds=10), line)
+                asyncio.get_running_loop().call_later(duration, daemon.stop_requested.set)
+            started, rates = time.monotonic(), []
+            ledger: Ledger | None = None
+            live = Live(_view(None, simulator, started, rates, server.base_url), console=console, refresh_per_second=2,
+                        transient=False) if console.is_terminal else None
+            if live:
+                live.start()
+            try:
+                last_line = 0.0
+                while not task.done():
+                    await asyncio.sleep(0.5)
+                    if ledger is None:
+                        try:
+                            ledger = Ledger.open_reader(workdir / "ledger.db")
+                        except LedgerError:
+                            continue
+                    if live:
+                        live.update(_view(ledger, simulator, started, rates, server.base_url))
+                    elif time.monotonic() - last_line >= 5:
+                        last_line = time.monotonic()
+                        s = queries.summary(ledger.conn)
+                        console.print(f"{time.monotonic() - started:5.0f} s: {s['uplinks']} uplinks, {s['firings']} firings, "
+                                      f"{len(simulator.commands())} downlinks issued")
+                await task
+            finally:
+                if live:
+                    live.stop()
+                if ledger is not None:
+                    ledger.close()
 
         asyncio.run(main())
-        truth = simulator.uplinks(app_token=token, since=stats.first, until=stats.last) if stats.first else []
-    if not console.is_terminal:
-        console.print(_view(stats, server.base_url, token))
-    missed = len({record.uuid for record in truth} - stats.uuids)
-    console.print(
-        f"[b]summary[/b]: {stats.uplinks} uplinks read in {stats.polls} polls, from {len(stats.per_module)} modules "
-        f"through {len(stats.per_gateway)} gateways. The simulator's ground truth for the same span holds "
-        f"{len(truth)} uplinks; missed: {missed}, read twice: 0 (deduplicated by uuid)."
-    )
-    return stats
+        with Ledger.open_reader(workdir / "ledger.db") as ledger:
+            report.summary = queries.summary(ledger.conn)
+            stored = {row[0] for row in ledger.conn.execute("SELECT uuid FROM uplinks")}
+            span = ledger.conn.execute("SELECT min(ts), max(cursor_ts) FROM uplinks, cursors").fetchone()
+            report.ledger_sends = report.summary["sends"]
+        commands = simulator.commands()
+        report.commands, report.delivered = len(commands), sum(len(c.deliveries) for c in commands)
+        if span[0] is not None:
+            from datetime import datetime, timezone
+
+            truth = simulator.uplinks(app_token=PLANT, since=datetime.fromtimestamp(span[0], tz=timezone.utc),
+                                      until=datetime.fromtimestamp(span[1], tz=timezone.utc), visible_only=True)
+            report.generated = len(truth)
+            report.missed = len({r.uuid for r in truth} - stored)
+    _print_summary(console, report, workdir)
+    return report
+
+
+def _print_summary(console: Console, report: DemoReport, workdir: Path) -> None:
+    s = report.summary
+    console.print("\n[b]ledger summary[/b]")
+    console.print(f"  uplinks processed: {s.get('uplinks', 0)} from {s.get('devices', 0)} devices "
+                  f"({s.get('decode_errors', 0)} decode errors); the simulator generated {report.generated} in the polled "
+                  f"span, missed: {report.missed}")
+    console.print(f"  firings: {s.get('firings', 0)}  " + ", ".join(f"{rule} {n}" for rule, n in s.get("firings_by_rule", {}).items()))
+    console.print("  intents: " + (", ".join(f"{k} {v}" for k, v in sorted(s.get("intents", {}).items())) or "none"))
+    console.print(f"  downlinks sent: {report.ledger_sends} (the simulator issued {report.commands}, "
+                  f"delivered to {report.delivered} device(s))")
+    console.print(f"  inspect it: rules-engine ledger --ledger {workdir / 'ledger.db'} summary")

@@ -1,0 +1,106 @@
+"""Read-only views of the ledger for the CLI, the demo summary and the status page."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["summary", "list_uplinks", "list_firings", "list_intents", "list_sends", "firing_detail", "iso"]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def summary(conn: sqlite3.Connection) -> dict[str, Any]:
+    one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
+    return {
+        "uplinks": one("SELECT count(*) FROM uplinks"),
+        "decode_errors": one("SELECT count(*) FROM uplinks WHERE decode_error IS NOT NULL"),
+        "devices": one("SELECT count(*) FROM devices"),
+        "firings": one("SELECT count(*) FROM firings"),
+        "firings_by_rule": dict(conn.execute("SELECT rule_id, count(*) FROM firings GROUP BY rule_id ORDER BY 2 DESC").fetchall()),
+        "intents": dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall()),
+        "sends": one("SELECT count(*) FROM sends WHERE issuance_id IS NOT NULL"),
+        "cursors": [
+            {**row, "cursor": iso(row.pop("cursor_ts")), "last_success": iso(row.pop("last_success_at"))}
+            for row in _rows(conn, "SELECT alias, app_token, cursor_ts, last_success_at, consecutive_errors, last_error FROM cursors")
+        ],
+    }
+
+
+def list_uplinks(conn: sqlite3.Connection, limit: int, module: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE module = ?", (module,)) if module else ("", ())
+    rows = _rows(conn, f"SELECT uuid, ts, module, gateway, port, payload_hex, decoded, decode_error FROM uplinks {where} "
+                       f"ORDER BY ts DESC LIMIT ?", (*params, limit))
+    for row in rows:
+        row["time"] = iso(row.pop("ts"))
+        row["decoded"] = json.loads(row["decoded"]) if row["decoded"] else None
+    return rows
+
+
+def list_firings(conn: sqlite3.Connection, limit: int, rule: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE rule_id = ?", (rule,)) if rule else ("", ())
+    rows = _rows(conn, f"SELECT id, rule_id, event_kind, event_id, ts, evaluation FROM firings {where} ORDER BY ts DESC, id DESC LIMIT ?",
+                 (*params, limit))
+    for row in rows:
+        row["time"] = iso(row.pop("ts"))
+        evaluation = json.loads(row.pop("evaluation"))
+        row["why"] = evaluation.get("reason")
+        row["values"] = evaluation.get("values")
+    return rows
+
+
+def list_intents(conn: sqlite3.Connection, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE status = ?", (status,)) if status else ("", ())
+    rows = _rows(conn, f"SELECT key, action, status, attempts, summary, last_error, result, updated_at FROM outbox {where} "
+                       f"ORDER BY updated_at DESC LIMIT ?", (*params, limit))
+    for row in rows:
+        row["updated"] = iso(row.pop("updated_at"))
+        row["result"] = json.loads(row["result"]) if row["result"] else None
+    return rows
+
+
+def list_sends(conn: sqlite3.Connection, limit: int) -> list[dict[str, Any]]:
+    rows = _rows(conn, "SELECT id, rule_id, kind, issuance_id, app_token, module, gateways, payload_hex, port, issued_at, reconciled "
+                       "FROM sends ORDER BY issued_at DESC LIMIT ?", (limit,))
+    for row in rows:
+        row["issued"] = iso(row.pop("issued_at"))
+        row["gateways"] = json.loads(row["gateways"]) if row["gateways"] else None
+        row["reconciled"] = bool(row["reconciled"])
+    return rows
+
+
+def firing_detail(conn: sqlite3.Connection, firing_id: int) -> dict[str, Any] | None:
+    rows = _rows(conn, "SELECT id, rule_id, event_kind, event_id, ts, evaluation, created_at FROM firings WHERE id = ?", (firing_id,))
+    if not rows:
+        return None
+    firing = rows[0]
+    firing["time"], firing["recorded"] = iso(firing.pop("ts")), iso(firing.pop("created_at"))
+    firing["evaluation"] = json.loads(firing["evaluation"])
+    firing["intents"] = _rows(conn, "SELECT key, action, status, attempts, params, summary, last_error, result FROM outbox "
+                                    "WHERE firing_id = ? ORDER BY idx", (firing_id,))
+    for intent in firing["intents"]:
+        intent["params"] = json.loads(intent["params"])
+        intent["result"] = json.loads(intent["result"]) if intent["result"] else None
+    if firing["event_kind"] == "uplink":
+        firing["uplink"] = (list_uplinks_by_uuid(conn, firing["event_id"]) or [None])[0]
+    return firing
+
+
+def list_uplinks_by_uuid(conn: sqlite3.Connection, uuid: str) -> list[dict[str, Any]]:
+    rows = _rows(conn, "SELECT uuid, ts, module, gateway, port, payload_hex, decoded, decode_error FROM uplinks WHERE uuid = ?", (uuid,))
+    for row in rows:
+        row["time"] = iso(row.pop("ts"))
+        row["decoded"] = json.loads(row["decoded"]) if row["decoded"] else None
+    return rows
