@@ -26,11 +26,13 @@ from .ledger.records import get_cursor, record_poll_error
 from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
-from .models import ScheduleEvent, SilenceEvent, UplinkEvent
+from .models import ScheduleEvent, SendEvent, SilenceEvent, UplinkEvent
 from .pipeline.dedupe import drop_known
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
-from .pipeline.outbox import CycleWrite, commit_cycle
+from .pipeline.outbox import advance_cursor, cycle, write_firings, write_uplinks
+from .acks.matcher import AckMatcher
+from .acks.rounds import settle_due_sends
 from .pipeline.poll import fetch_window, plan_windows
 from .rules.index import RuleIndex
 from .rules.loader import RuleSet
@@ -94,6 +96,7 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.http = http or httpx.AsyncClient(timeout=30.0)
         self.state = LedgerState(ledger.conn)
+        self.acks = AckMatcher(toolkit.compile_expr)
         self.tokens = {alias: TokenHealth(alias, cfg.token) for alias, cfg in config.app_tokens.items()}
         self.rule_health = RuleHealth()
         self._dispatch_lock = asyncio.Lock()
@@ -179,28 +182,54 @@ class Engine:
                                                             "consecutive_errors": health.consecutive_errors})
 
     def _process(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
+        """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one transaction."""
         health = self.tokens[alias]
-        fresh = drop_known(self.ledger.conn, uplinks)
+        now = self.clock.now().timestamp()
+        firings = []
+        with cycle(self.ledger, self.state) as conn:
+            fresh = drop_known(conn, uplinks)
+            waiting = self.acks.waiting(conn)
+            items = []
+            for uplink in fresh:
+                item = self.toolkit.decode(uplink)
+                if item.decode_error:
+                    self.metrics.decode_errors.labels(item.decoder or "").inc()
+                items.append(item)
+                for send_event in self.acks.observe(conn, item, waiting):
+                    firings.extend(self._send_finished(send_event))
+                firings.extend(self.matcher.match(UplinkEvent(item=item), self.state).firings)
+                self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
+            write_uplinks(conn, items, now)
+            write_firings(conn, firings, now)
+            advance_cursor(conn, health.token, alias, cursor_ts, now)
         if len(uplinks) > len(fresh):
             self.metrics.duplicates.labels(alias).inc(len(uplinks) - len(fresh))
-        write = CycleWrite(app_token=health.token, alias=alias, cursor_ts=cursor_ts)
-        for uplink in fresh:
-            item = self.toolkit.decode(uplink)
-            if item.decode_error:
-                self.metrics.decode_errors.labels(item.decoder or "").inc()
-            write.uplinks.append(item)
-            write.firings.extend(self.matcher.match(UplinkEvent(item=item), self.state).firings)
-            self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
-        fired = commit_cycle(self.ledger, self.state, write, self.clock.now().timestamp())
         health.cursor_ts = max(health.cursor_ts or cursor_ts, cursor_ts)
         self.metrics.uplinks.labels(alias).inc(len(fresh))
         self.metrics.lag.labels(alias).set(max(0.0, self.clock.now().timestamp() - health.cursor_ts))
-        for firing in write.firings:
-            self.metrics.firings.labels(firing.rule_id).inc()
-            log.info("rule fired", extra={"rule_id": firing.rule_id, "uplink_uuid": firing.event_id,
-                                          "actions": [i.summary for i in firing.intents]})
-        del fired
+        self._drain_ack_metrics()
+        self._log_firings(firings)
         return len(fresh)
+
+    def _drain_ack_metrics(self) -> None:
+        if self.acks.latencies:
+            self.metrics.acks.inc(len(self.acks.latencies))
+            for latency in self.acks.latencies:
+                self.metrics.ack_latency.observe(latency)
+            self.acks.latencies.clear()
+
+    def _send_finished(self, event: SendEvent) -> list[Any]:
+        self.metrics.send_outcomes.labels(event.outcome).inc()
+        log.info("tracked send finished", extra={"send_id": event.send_id, "rule_id": event.rule_id, "outcome": event.outcome,
+                                                 "acked": event.details.get("acked"), "expected": event.details.get("expected")})
+        return self.matcher.match(event, self.state).firings
+
+    def _log_firings(self, firings: list[Any]) -> None:
+        for firing in firings:
+            self.metrics.firings.labels(firing.rule_id).inc()
+            log.info("rule fired", extra={"rule_id": firing.rule_id, "event_id": firing.event_id,
+                                          **({"uplink_uuid": firing.event_id} if firing.event_kind == "uplink" else {}),
+                                          "actions": [i.summary for i in firing.intents]})
 
     # -- other triggers ---------------------------------------------------------------------------
 
@@ -242,12 +271,27 @@ class Engine:
         return self._commit_events(events) if events else 0
 
     def _commit_events(self, events: list[Any]) -> int:
-        write = CycleWrite()
-        for event in events:
-            write.firings.extend(self.matcher.match(event, self.state).firings)
-        fired = commit_cycle(self.ledger, self.state, write, self.clock.now().timestamp())
-        for firing in write.firings:
-            self.metrics.firings.labels(firing.rule_id).inc()
+        firings = []
+        with cycle(self.ledger, self.state) as conn:
+            for event in events:
+                firings.extend(self.matcher.match(event, self.state).firings)
+            fired = write_firings(conn, firings, self.clock.now().timestamp())
+        self._log_firings(firings)
+        return fired
+
+    def check_sends(self) -> int:
+        """Settle tracked sends whose round deadline is behind each AppToken's safe now: retry the
+        silent devices within the budget, or finish the send (and trigger send rules)."""
+        firings, now = [], self.clock.now().timestamp()
+        with cycle(self.ledger, self.state) as conn:
+            for health in self.tokens.values():
+                if health.cursor_ts is None:
+                    continue
+                safe_now = health.cursor_ts - self.config.app_tokens[health.alias].overlap.total_seconds()
+                for event in settle_due_sends(conn, health.token, safe_now, now):
+                    firings.extend(self._send_finished(event))
+            fired = write_firings(conn, firings, now)
+        self._log_firings(firings)
         return fired
 
     # -- dispatch ---------------------------------------------------------------------------------

@@ -24,6 +24,10 @@ class Metrics:
         self.rule_reload_errors = Counter("rules_engine_rule_reload_errors_total", "Rule reloads rejected", registry=r)
         self.rules_healthy = Gauge("rules_engine_rules_last_reload_ok", "1 if the last rule reload succeeded", registry=r)
         self.outbox = Gauge("rules_engine_outbox_intents", "Intents in the outbox by status", ["status"], registry=r)
+        self.send_outcomes = Counter("rules_engine_tracked_sends_total", "Tracked sends by outcome", ["outcome"], registry=r)
+        self.acks = Counter("rules_engine_acks_total", "Devices that acknowledged a tracked send", registry=r)
+        self.ack_latency = Histogram("rules_engine_ack_latency_seconds", "From a tracked send's issue to a device's ack",
+                                     buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800), registry=r)
         self.rules_healthy.set(1)
 
     def render(self) -> bytes:

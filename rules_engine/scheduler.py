@@ -81,6 +81,8 @@ class EngineScheduler:
             )
         self.scheduler.add_job(self._guarded("schedules", self._schedules), "interval", seconds=self.tick,
                                id="schedules", max_instances=1, coalesce=True, next_run_time=now)
+        self.scheduler.add_job(self._guarded("tracked sends", self._sends), "interval", seconds=self.tick,
+                               id="sends", max_instances=1, coalesce=True, next_run_time=now)
         self.scheduler.add_job(self._guarded("silence", self._silence), "interval",
                                seconds=self.engine.config.silence_check_interval.total_seconds(), id="silence",
                                max_instances=1, coalesce=True)
@@ -106,6 +108,12 @@ class EngineScheduler:
 
     async def _poll(self, alias: str) -> None:
         if await self.engine.poll(alias):
+            self.wake_dispatcher()
+
+    async def _sends(self) -> None:
+        if self.engine.check_sends():
+            self.wake_dispatcher()
+        elif self.engine.ledger.conn.execute("SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1").fetchone():
             self.wake_dispatcher()
 
     async def _silence(self) -> None:

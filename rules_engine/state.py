@@ -43,6 +43,13 @@ class StateStore(Protocol):
 
     def set_global_state(self, key: str, value: Any) -> None: ...
 
+    def allocate_seq(self, app_token: str) -> int:
+        """The next sequence number of a tracked send on this AppToken."""
+
+    def devices_seen(self, app_token: str, since: float, gateways: list[str] | None) -> list[tuple[str, str | None]]:
+        """``(module, last gateway)`` of the devices of an AppToken heard since ``since`` (epoch s),
+        only those last heard through one of ``gateways`` when given."""
+
 
 class MemoryStateStore:
     """An in-memory :class:`StateStore` (tests, ``rules-engine test`` and ``replay``)."""
@@ -51,6 +58,7 @@ class MemoryStateStore:
         self.rules: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.devices: dict[str, DeviceRecord] = {}
         self.globals: dict[str, Any] = {}
+        self.seqs: dict[str, int] = {}
 
     def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
         found = self.rules.get((rule_id, kind, key))
@@ -89,3 +97,14 @@ class MemoryStateStore:
             self.globals.pop(key, None)
         else:
             self.globals[key] = value
+
+    def allocate_seq(self, app_token: str) -> int:
+        self.seqs[app_token] = self.seqs.get(app_token, 0) + 1
+        return self.seqs[app_token]
+
+    def devices_seen(self, app_token: str, since: float, gateways: list[str] | None) -> list[tuple[str, str | None]]:
+        return sorted(
+            (record.module, record.last_gateway) for record in self.devices.values()
+            if record.app_token == app_token and record.last_seen is not None and record.last_seen.timestamp() >= since
+            and (not gateways or record.last_gateway in gateways)
+        )

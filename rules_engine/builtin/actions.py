@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..acks.spec import AckSpec
 from ..actions import ActionType, BuildContext, ExecutionContext, OptionError, Plan, render_template
 from ..durations import Duration
 from ..hookspecs import hookimpl
@@ -64,6 +65,66 @@ class _Downlink(_Options):
     port: int = Field(default=0, ge=0, le=127)
     ttl: Duration = timedelta(seconds=60)
     priority: int = 10
+    ack: AckSpec | None = None
+
+
+class _Tracked:
+    """Shared by multicast and unicast: the ``ack:`` option (application-level acknowledgement).
+
+    The matcher asks :meth:`ack_token` before planning; when it is not ``None`` it allocates the
+    send's sequence number, plans with ``send.seq`` in the context, then asks :meth:`track` for
+    the expected recipients, recorded with the intent in the same transaction.
+    """
+
+    ack: AckSpec | None
+    token: Any
+
+    def _setup_ack(self, ack: AckSpec | None, ctx: BuildContext) -> None:
+        self.ack = ack
+        if ack is None:
+            return
+        ctx.compile_expr(ack.ack_condition)  # reject a bad ack condition at load time
+        if ack.expect == "group" and ack.group not in ctx.config.groups:
+            groups = list(ctx.config.groups)
+            raise OptionError(("ack", "group"), f"unknown group '{ack.group}'{did_you_mean(ack.group or '', groups)}; "
+                                                f"groups in the engine config: {', '.join(groups) or 'none'}")
+        self.groups = {name: list(members) for name, members in ctx.config.groups.items()}
+
+    def ack_token(self, context: dict[str, Any], store: Any) -> str | None:
+        """The AppToken whose sequence numbers this send uses (``None``: not tracked)."""
+        return None if self.ack is None else self._tracking_token(context, store)
+
+    def _tracking_token(self, context: dict[str, Any], store: Any) -> str | None:
+        return self.token(context)
+
+    def track(self, context: dict[str, Any], params: dict[str, Any], store: Any) -> dict[str, Any]:
+        ack = self.ack
+        assert ack is not None
+        token = context["send"]["app_token"]
+        gateways = params.get("gateways") or ([params["gateway"]] if params.get("gateway") else None)
+        if ack.expect == "target" and params.get("module"):
+            device = store.device(params["module"])
+            expected = [(params["module"], device.last_gateway if device else None)]
+        elif ack.expect in ("group", "modules"):
+            members = self.groups[ack.group] if ack.expect == "group" else list(ack.modules or [])
+            expected = [(m, (d.last_gateway if (d := store.device(m)) else None)) for m in members]
+        else:
+            since = context["now"] - ack.seen_within.total_seconds()
+            expected = store.devices_seen(token, since, gateways)
+        retry = ack.retry
+        return {
+            "app_token": token,
+            "seq": context["send"]["seq"],
+            "expected": sorted([list(pair) for pair in expected]),
+            "spec": {
+                "condition": ack.ack_condition,
+                "deadline_s": ack.deadline.total_seconds(),
+                "rounds": retry.rounds,
+                "multicast_above": retry.multicast_above,
+                "gateway_interval_s": retry.gateway_interval,
+                "retry_deadline_s": (retry.deadline or ack.deadline).total_seconds(),
+            },
+        }
 
 
 class MulticastOptions(_Downlink):
@@ -71,12 +132,13 @@ class MulticastOptions(_Downlink):
     gateway: str | list[str] | dict[str, Any] | None = None
 
 
-class _Multicast:
+class _Multicast(_Tracked):
     def __init__(self, options: MulticastOptions, ctx: BuildContext) -> None:
         self.options = options
         self.token = _resolve_token("app_token", options.app_token, ctx)
         self.gateway = _constant_or_expr(options.gateway, ctx)
         self.payload = ctx.compile_payload(options.payload)
+        self._setup_ack(options.ack, ctx)
 
     def plan(self, context: dict[str, Any]) -> Plan:
         token = _require(self.token(context), "the AppToken")
@@ -124,12 +186,23 @@ class UnicastOptions(_Downlink):
     acked: bool = True
 
 
-class _Unicast:
+class _Unicast(_Tracked):
     def __init__(self, options: UnicastOptions, ctx: BuildContext) -> None:
         self.options = options
         self.module = _module_of(options.module, ctx, "name 'module'")
         self.gateway = _constant_or_expr(options.gateway, ctx)
         self.payload = ctx.compile_payload(options.payload)
+        if options.ack is not None and options.ack.expect == "seen":
+            options = options.model_copy(update={"ack": options.ack.model_copy(update={"expect": "target"})})
+            self.options = options
+        self._setup_ack(options.ack, ctx)
+
+    def _tracking_token(self, context: dict[str, Any], store: Any) -> str | None:
+        module = self.module(context)
+        device = store.device(module) if module else None
+        if device is not None and device.app_token:
+            return device.app_token
+        return (context.get("uplink") or context.get("device") or {}).get("app_token")
 
     def plan(self, context: dict[str, Any]) -> Plan:
         module = _require(self.module(context), "the module")

@@ -112,4 +112,43 @@ def m001_initial(db: Database) -> None:
         )""")
 
 
+@migrations()
+def m002_tracked_sends(db: Database) -> None:
+    """Application-level acknowledgement: sends tracked device by device."""
+    db.execute("CREATE TABLE send_seq (app_token TEXT PRIMARY KEY, next INTEGER NOT NULL)")
+    db.execute("""
+        CREATE TABLE tracked_sends (
+            id INTEGER PRIMARY KEY,
+            intent_key TEXT NOT NULL UNIQUE,
+            firing_id INTEGER NOT NULL REFERENCES firings (id),
+            rule_id TEXT NOT NULL,
+            app_token TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            params TEXT NOT NULL,
+            spec TEXT NOT NULL,
+            status TEXT NOT NULL,
+            round INTEGER NOT NULL DEFAULT 0,
+            issued_at REAL,
+            round_deadline REAL,
+            finished_at REAL,
+            created_at REAL NOT NULL
+        )""")
+    db.execute("CREATE INDEX tracked_sends_open ON tracked_sends (status, round_deadline)")
+    db.execute("CREATE INDEX tracked_sends_seq ON tracked_sends (app_token, seq, status)")
+    db.execute("""
+        CREATE TABLE send_targets (
+            send_id INTEGER NOT NULL REFERENCES tracked_sends (id),
+            module TEXT NOT NULL,
+            gateway TEXT,
+            status TEXT NOT NULL,
+            acked_at REAL,
+            acked_round INTEGER,
+            ack_uplink TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (send_id, module)
+        )""")
+    db.execute("CREATE INDEX send_targets_waiting ON send_targets (module, status)")
+
+
 SCHEMA_VERSION = len(migrations._migrations)

@@ -106,6 +106,24 @@ class LedgerState:
             self._globals[key] = value
         self._dirty_globals.add(key)
 
+    # -- tracked sends --------------------------------------------------------------------------
+
+    def allocate_seq(self, app_token: str) -> int:
+        from ..acks.store import allocate_seq
+
+        return allocate_seq(self.conn, app_token)
+
+    def devices_seen(self, app_token: str, since: float, gateways: list[str] | None) -> list[tuple[str, str | None]]:
+        found = {
+            module: gateway for module, gateway in self.conn.execute(
+                "SELECT module, last_gateway FROM devices WHERE app_token = ? AND last_seen >= ?", (app_token, since))
+        }
+        for module in self._dirty_devices:  # devices heard in this cycle, not yet written
+            record = self._devices.get(module)
+            if record is not None and record.app_token == app_token and record.last_seen and record.last_seen.timestamp() >= since:
+                found[module] = record.last_gateway
+        return sorted((m, g) for m, g in found.items() if not gateways or g in gateways)
+
     # -- persistence ----------------------------------------------------------------------------
 
     def flush(self) -> None:

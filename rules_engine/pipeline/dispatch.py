@@ -34,6 +34,7 @@ from ..ledger.records import (
     record_send,
     set_intent_status,
 )
+from ..acks.store import mark_issued
 from ..ledger.store import Ledger
 
 __all__ = ["Dispatcher", "DispatchPolicy", "DOWNLINK_ACTIONS"]
@@ -134,6 +135,7 @@ class Dispatcher:
             set_intent_status(conn, row.key, DONE, self._now(), result=result)
             if row.action in DOWNLINK_ACTIONS:
                 record_send(conn, row, result.get("issuance_id"), self._now())
+                mark_issued(conn, row.key, self._now())
         log.info("action sent", extra={"rule_id": row.rule_id, "intent": row.key, "send_id": result.get("issuance_id")})
         self.on_result(row, DONE, result)
 
@@ -173,6 +175,7 @@ class Dispatcher:
                     with self.ledger.transaction() as conn:
                         set_intent_status(conn, row.key, DONE, self._now(), result={"issuance_id": issuance_id, "reconciled": True})
                         record_send(conn, row, issuance_id, self._now(), reconciled=True)
+                        mark_issued(conn, row.key, updated)
                     log.info("in-doubt downlink was issued; not resending", extra={"intent": row.key, "send_id": issuance_id})
                     self.on_result(row, DONE, {"issuance_id": issuance_id})
                     settled += 1

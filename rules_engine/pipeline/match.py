@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..acks.spec import seq_hex
 from ..actions import lookup
 from ..models import Evaluation, Event, Firing, Intent
 from ..rules.compiled import CompiledRule
@@ -92,7 +93,11 @@ class Matcher:
         for action in rule.actions:
             key = intent_key(rule.id, event.id, action.index)
             try:
-                plan = action.planned.plan(context)
+                planned_context, tracked = Matcher._tracking(action.planned, context, store)
+                plan = action.planned.plan(planned_context)
+                params = plan.params
+                if tracked:
+                    params = {**params, "track": action.planned.track(planned_context, params, store)}
             except Exception as exc:
                 log.warning("action could not be planned", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
                 intents.append(Intent(key=key, rule_id=rule.id, event_id=event.id, index=action.index,
@@ -100,8 +105,23 @@ class Matcher:
                                       error=f"{type(exc).__name__}: {exc}"))
                 continue
             if action.type.apply is not None:
-                action.type.apply(plan.params, store)
+                action.type.apply(params, store)
+            summary = plan.summary + (f" [tracked: seq {params['track']['seq']}, {len(params['track']['expected'])} "
+                                      f"device(s) expected]" if tracked else "")
             intents.append(Intent(key=key, rule_id=rule.id, event_id=event.id, index=action.index, action=action.type.name,
-                                  params=plan.params, summary=plan.summary, explain=plan.explain or {},
+                                  params=params, summary=summary, explain=plan.explain or {},
                                   local=action.type.apply is not None))
         return intents
+
+    @staticmethod
+    def _tracking(planned: Any, context: dict[str, Any], store: StateStore) -> tuple[dict[str, Any], bool]:
+        """For a tracked send (``ack:``), allocate its sequence number and put it in the context."""
+        ack_token = getattr(planned, "ack_token", None)
+        if ack_token is None or getattr(planned, "ack", None) is None:
+            return context, False
+        token = ack_token(context, store)
+        if not token:
+            raise ValueError("cannot track this send: its AppToken is unknown (name 'app_token', or a module seen before)")
+        seq = store.allocate_seq(token)
+        send = {**(context.get("send") or {}), "seq": seq, "seq_hex": seq_hex(seq), "app_token": token}
+        return {**context, "send": send}, True

@@ -1,40 +1,54 @@
-"""Outbox stage: the uplinks of a window, their firings and action intents, the state the
-modifiers changed and the cursor advance, written in one transaction. Nothing is sent here."""
+"""Outbox stage: everything one cycle decided, written in one transaction. Nothing is sent here.
+
+A cycle runs inside :func:`cycle`: the matcher's state reads and writes, ack matching, sequence
+numbers and the rows below all belong to one ``BEGIN IMMEDIATE … COMMIT``; any error rolls the
+whole cycle back and drops the state cache, so a crash at any point leaves the ledger as it was
+before the cycle.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sqlite3
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
+from ..acks.store import create_tracked_send
 from ..ledger.records import insert_firing, insert_uplinks, set_cursor
 from ..ledger.state import LedgerState
 from ..ledger.store import Ledger
 from ..models import DecodedUplink, Firing
 
-__all__ = ["CycleWrite", "commit_cycle"]
+__all__ = ["cycle", "write_firings", "write_uplinks", "advance_cursor"]
 
 
-@dataclass
-class CycleWrite:
-    uplinks: list[DecodedUplink] = field(default_factory=list)
-    firings: list[Firing] = field(default_factory=list)
-    app_token: str | None = None
-    alias: str | None = None
-    cursor_ts: float | None = None
-
-
-def commit_cycle(ledger: Ledger, state: LedgerState, write: CycleWrite, now: float) -> int:
-    """Commit one cycle; returns the number of new firings. On any error nothing is kept."""
-    new_firings = 0
+@contextmanager
+def cycle(ledger: Ledger, state: LedgerState) -> Iterator[sqlite3.Connection]:
     try:
         with ledger.transaction() as conn:
-            insert_uplinks(conn, write.uplinks, now)
-            for firing in write.firings:
-                if insert_firing(conn, firing, now) is not None:
-                    new_firings += 1
+            yield conn
             state.flush()
-            if write.app_token is not None and write.cursor_ts is not None:
-                set_cursor(conn, write.app_token, write.alias, write.cursor_ts, now)
     except BaseException:
         state.discard()
         raise
-    return new_firings
+
+
+def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+    insert_uplinks(conn, items, now)
+
+
+def write_firings(conn: sqlite3.Connection, firings: Iterable[Firing], now: float) -> int:
+    """Insert firings with their intents (and tracked sends); returns how many were new."""
+    new = 0
+    for firing in firings:
+        firing_id = insert_firing(conn, firing, now)
+        if firing_id is None:
+            continue
+        new += 1
+        for intent in firing.intents:
+            if intent.error is None and "track" in intent.params:
+                create_tracked_send(conn, firing_id, intent.key, intent.rule_id, intent.action, intent.params, now)
+    return new
+
+
+def advance_cursor(conn: sqlite3.Connection, app_token: str, alias: str | None, cursor_ts: float, now: float) -> None:
+    set_cursor(conn, app_token, alias, cursor_ts, now)
