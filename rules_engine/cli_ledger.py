@@ -133,13 +133,63 @@ def intents_command(ctx: click.Context, limit: int, status: str | None, as_json:
     _show(rows, ["updated", "key", "action", "status", "attempts", "summary", "last_error"], as_json, "intents")
 
 
-@ledger_group.command("sends")
+@ledger_group.command("downlinks")
 @limit_option
 @json_option
 @click.pass_context
-def sends_command(ctx: click.Context, limit: int, as_json: bool) -> None:
-    """Downlinks issued to Conductor, with their issuance ids."""
+def downlinks_command(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """Every downlink issued to Conductor, with its issuance id."""
     with _open(ctx) as ledger:
         rows = queries.list_sends(ledger.conn, limit)
     _show(rows, ["issued", "rule_id", "kind", "issuance_id", "app_token", "module", "gateways", "payload_hex", "port", "reconciled"],
-          as_json, "sends")
+          as_json, "downlinks")
+
+
+@ledger_group.command("sends")
+@limit_option
+@click.option("--status", type=click.Choice(["pending", "open", "complete", "partial", "expired"]), default=None)
+@json_option
+@click.pass_context
+def sends_command(ctx: click.Context, limit: int, status: str | None, as_json: bool) -> None:
+    """Tracked sends (ack:) and their acknowledgement progress."""
+    with _open(ctx) as ledger:
+        rows = queries.list_tracked_sends(ledger.conn, limit, status)
+    for row in rows:
+        row["retried"] = row.pop("acked_after_retry")
+    _show(rows, ["id", "issued", "rule_id", "kind", "seq", "status", "round", "progress", "retried", "unreachable",
+                 "waiting", "finished"], as_json, "tracked sends")
+
+
+@ledger_group.command("send")
+@click.argument("send_id", type=int)
+@json_option
+@click.pass_context
+def send_command(ctx: click.Context, send_id: int, as_json: bool) -> None:
+    """One tracked send: progress per gateway and per device, and each downlink it took."""
+    with _open(ctx) as ledger:
+        detail = queries.tracked_send_detail(ledger.conn, send_id)
+    if detail is None:
+        raise click.ClickException(f"no tracked send {send_id}; 'rules-engine ledger sends' lists them")
+    if as_json:
+        click.echo(json.dumps(detail, indent=2, default=str))
+        return
+    click.echo(f"send {detail['id']} of rule {detail['rule_id']}: {detail['kind']} seq {detail['seq']} on {detail['app_token']}, "
+               f"{detail['status']} after round {detail['round']} (issued {detail['issued']}, finished {detail['finished'] or '-'})")
+    console = Console(width=max(Console().width, 120))
+    gateways = Table(title="per gateway")
+    for column in ("gateway", "expected", "acked", "unreachable", "waiting", "progress"):
+        gateways.add_column(column)
+    for gateway, counts in detail["gateways"].items():
+        done = counts["acked"] / counts["expected"] if counts["expected"] else 0.0
+        bar = "█" * round(done * 20) + "·" * (20 - round(done * 20))
+        gateways.add_row(gateway, str(counts["expected"]), str(counts["acked"]), str(counts.get("unreachable", 0)),
+                         str(counts.get("waiting", 0)), f"{bar} {done:4.0%}")
+    console.print(gateways)
+    devices = Table(title="per device")
+    for column in ("module", "gateway", "status", "acked", "downlinks"):
+        devices.add_column(column)
+    for target in detail["targets"]:
+        devices.add_row(target["module"], target["gateway"] or "", target["status"], target["acked"] or "", str(target["attempts"]))
+    console.print(devices)
+    for downlink in detail["downlinks"]:
+        click.echo(f"  {downlink['status']:9} {downlink['summary']}")

@@ -9,7 +9,6 @@ truth.
 from __future__ import annotations
 
 import asyncio
-import logging
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .daemon import Daemon
 from .errors import LedgerError
 from .ledger import queries
 from .ledger.store import Ledger
+from .logs import configure_logging
 from .simulator import DownlinkMode, FleetConfig, Simulator, SimulatorServer
 
 __all__ = ["run_demo", "DemoReport", "DEMO_FLEET"]
@@ -43,6 +43,7 @@ class DemoReport:
     commands: int = 0
     delivered: int = 0
     ledger_sends: int = 0
+    tracked: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _view(ledger: Ledger | None, simulator: Simulator, started: float, rates: list[tuple[float, int]], base_url: str) -> Group:
@@ -77,17 +78,26 @@ def _view(ledger: Ledger | None, simulator: Simulator, started: float, rates: li
     for command in commands[-6:][::-1]:
         sends.add_row(command.issued_at.strftime("%H:%M:%S.%f")[:-3], command.kind, command.payload_hex, str(command.port),
                       f"{len(command.deliveries)} device(s)")
-    return Group(Panel(head), rules, recent, sends)
+    tracked = Table(title="tracked sends (application-level acknowledgement)", expand=True)
+    for column in ("send", "rule", "seq", "status", "round", "confirmed", "after retry", "unreachable"):
+        tracked.add_column(column)
+    for send in queries.list_tracked_sends(ledger.conn, 4):
+        done = (send["acked"] or 0) / send["expected"] if send["expected"] else 0.0
+        bar = "█" * round(done * 20) + "·" * (20 - round(done * 20))
+        tracked.add_row(str(send["id"]), send["rule_id"], str(send["seq"]), send["status"], str(send["round"]),
+                        f"{bar} {send['acked'] or 0}/{send['expected']}", str(send["acked_after_retry"] or 0),
+                        str(send["unreachable"] or 0))
+    return Group(Panel(head), rules, tracked, recent, sends)
 
 
 def run_demo(duration: float | None, devices: int = 60, gateways: int = 4, console: Console | None = None) -> DemoReport:
     """Run the demo for ``duration`` seconds (``None``: until Ctrl-C); return what it saw."""
     console = console or Console()
     workdir = Path(tempfile.mkdtemp(prefix="rules-engine-demo-"))
-    logging.basicConfig(filename=workdir / "daemon.log", level=logging.INFO, force=True)
+    configure_logging("text", "info", stream=(workdir / "daemon.log").open("a", encoding="utf-8"))
     fleet = FleetConfig.generate(
         devices=devices, gateways=gateways, seed=1, app_token_hashes=[PLANT], uplink_interval_s=10.0, history_s=30.0,
-        lte_fraction=0.1, downlink_modes={DownlinkMode.ALWAYS: 0.8, DownlinkMode.MAILBOX: 0.15, DownlinkMode.OFF: 0.05},
+        lte_fraction=0.1, downlink_modes={DownlinkMode.ALWAYS: 0.85, DownlinkMode.MAILBOX: 0.15},
     )
     simulator = Simulator(fleet, clock=SystemClock())
     report = DemoReport()
@@ -140,6 +150,7 @@ def run_demo(duration: float | None, devices: int = 60, gateways: int = 4, conso
             stored = {row[0] for row in ledger.conn.execute("SELECT uuid FROM uplinks")}
             span = ledger.conn.execute("SELECT min(ts), max(cursor_ts) FROM uplinks, cursors").fetchone()
             report.ledger_sends = report.summary["sends"]
+            report.tracked = queries.list_tracked_sends(ledger.conn, 1000)
         commands = simulator.commands()
         report.commands, report.delivered = len(commands), sum(len(c.deliveries) for c in commands)
         if span[0] is not None:
@@ -163,4 +174,8 @@ def _print_summary(console: Console, report: DemoReport, workdir: Path) -> None:
     console.print("  intents: " + (", ".join(f"{k} {v}" for k, v in sorted(s.get("intents", {}).items())) or "none"))
     console.print(f"  downlinks sent: {report.ledger_sends} (the simulator issued {report.commands}, "
                   f"delivered to {report.delivered} device(s))")
-    console.print(f"  inspect it: rules-engine ledger --ledger {workdir / 'ledger.db'} summary")
+    for send in sorted(report.tracked, key=lambda row: row["id"]):
+        console.print(f"  tracked send {send['id']} ({send['rule_id']}, seq {send['seq']}): {send['status']}, "
+                      f"{send['acked'] or 0}/{send['expected']} confirmed, {send['acked_after_retry'] or 0} after a retry, "
+                      f"{send['unreachable'] or 0} unreachable")
+    console.print(f"  inspect it: rules-engine ledger --ledger {workdir / 'ledger.db'} summary   (or: sends, send ID, firings)")

@@ -104,3 +104,50 @@ def list_uplinks_by_uuid(conn: sqlite3.Connection, uuid: str) -> list[dict[str, 
         row["time"] = iso(row.pop("ts"))
         row["decoded"] = json.loads(row["decoded"]) if row["decoded"] else None
     return rows
+
+
+def list_tracked_sends(conn: sqlite3.Connection, limit: int, status: str | None = None) -> list[dict[str, Any]]:
+    where, params = ("WHERE s.status = ?", (status,)) if status else ("", ())
+    rows = _rows(conn, f"""
+        SELECT s.id, s.rule_id, s.kind, s.app_token, s.seq, s.status, s.round, s.issued_at, s.finished_at,
+               count(t.module) AS expected,
+               sum(t.status = 'acked') AS acked,
+               sum(t.status = 'acked' AND t.acked_round > 0) AS acked_after_retry,
+               sum(t.status = 'unreachable') AS unreachable
+        FROM tracked_sends s LEFT JOIN send_targets t ON t.send_id = s.id {where}
+        GROUP BY s.id ORDER BY s.id DESC LIMIT ?""", (*params, limit))
+    for row in rows:
+        row["issued"], row["finished"] = iso(row.pop("issued_at")), iso(row.pop("finished_at"))
+        row["waiting"] = row["expected"] - (row["acked"] or 0) - (row["unreachable"] or 0)
+        row["progress"] = f"{row['acked'] or 0}/{row['expected']}"
+    return rows
+
+
+def tracked_send_detail(conn: sqlite3.Connection, send_id: int) -> dict[str, Any] | None:
+    sends = _rows(conn, "SELECT id, intent_key, rule_id, kind, app_token, seq, params, spec, status, round, issued_at, "
+                        "round_deadline, finished_at FROM tracked_sends WHERE id = ?", (send_id,))
+    if not sends:
+        return None
+    send = sends[0]
+    send["params"], send["spec"] = json.loads(send["params"]), json.loads(send["spec"])
+    for key in ("issued_at", "round_deadline", "finished_at"):
+        send[key.replace("_at", "")] = iso(send.pop(key))
+    targets = _rows(conn, "SELECT module, gateway, status, acked_at, acked_round, attempts, ack_uplink FROM send_targets "
+                          "WHERE send_id = ? ORDER BY gateway, module", (send_id,))
+    issued = send["issued"]
+    for target in targets:
+        target["acked"] = iso(target.pop("acked_at"))
+        if target["status"] == "acked" and target["acked_round"]:
+            target["status"] = "acked after retry"
+    send["targets"] = targets
+    gateways: dict[str, dict[str, int]] = {}
+    for target in targets:
+        counts = gateways.setdefault(target["gateway"] or "(unknown)", {"expected": 0, "acked": 0, "unreachable": 0, "waiting": 0})
+        counts["expected"] += 1
+        key = "acked" if target["status"].startswith("acked") else target["status"]
+        counts[key] = counts.get(key, 0) + 1
+    send["gateways"] = gateways
+    send["downlinks"] = _rows(conn, "SELECT key, action, status, attempts, summary, result FROM outbox WHERE key = ? OR key LIKE ? "
+                                    "ORDER BY created_at", (send["intent_key"], send["intent_key"] + "|round%"))
+    send["issued"] = issued
+    return send
