@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from . import __version__
@@ -65,3 +67,22 @@ def run_command(config_path: str, log_format: str | None, no_watch: bool) -> Non
         asyncio.run(Daemon(config, watch=not no_watch).run())
     except (ConfigError, LedgerError, PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init_command(directory: Path, force: bool) -> None:
+    """Create DIRECTORY with a config, a rules directory holding one commented example rule and
+    its test cases, and a plugins directory."""
+    from .scaffold import scaffold
+
+    try:
+        written = scaffold(directory, force=force)
+    except FileExistsError as exc:
+        raise click.ClickException(f"these files exist already (use --force to overwrite): {exc}") from exc
+    for path in written:
+        click.echo(f"created {path}")
+    click.echo(f"\nnext: edit {directory}/engine.yaml (username, AppToken, decoder), then\n"
+               f"  cd {directory} && rules-engine validate && rules-engine test rules/\n"
+               f"  CONDUCTOR_PASSWORD=... rules-engine run --config engine.yaml")
