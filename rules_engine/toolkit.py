@@ -83,7 +83,7 @@ class Toolkit:
         self.registries = registries
         self.operators = OperatorRegistry()
         for operator in registries.operators.values():
-            self.operators._add(operator)
+            self.operators.add(operator)
         self.operators.freeze()
         self.field_types = registries.field_type_registry
         self.decoders: dict[str, Any] = {}

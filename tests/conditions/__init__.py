@@ -1,0 +1,1 @@
+"""Tests of rules_engine.conditions (JsonLogic compiler, registry, lint)."""
