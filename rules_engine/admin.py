@@ -1,4 +1,5 @@
-"""The admin HTTP server: ``/healthz`` and ``/metrics``. Loopback by default; a token otherwise."""
+"""The admin HTTP server: ``/`` (the status page), ``/healthz`` and ``/metrics``. Loopback by
+default; a token otherwise."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .errors import ConfigError
@@ -33,12 +34,27 @@ def check_admin_binding(host: str, token: str | None) -> None:
         )
 
 
-def create_admin_app(health: Callable[[], dict[str, Any]], metrics: Callable[[], bytes], token: str | None) -> Starlette:
+def create_admin_app(
+    health: Callable[[], dict[str, Any]],
+    metrics: Callable[[], bytes],
+    token: str | None,
+    status_page: Callable[[], str] | None = None,
+) -> Starlette:
     def authorised(request: Request) -> bool:
         if token is None:
             return True
         supplied = request.headers.get("authorization", "")
-        return hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode())
+        if hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+            return True
+        # a browser cannot send a bearer header: the status page also takes ?token=
+        return hmac.compare_digest(request.query_params.get("token", "").encode(), token.encode())
+
+    async def page(request: Request) -> Response:
+        if not authorised(request):
+            return HTMLResponse("<p>Missing or wrong token: open this page as /?token=…</p>", status_code=401)
+        if status_page is None:
+            return HTMLResponse("<p>No status page.</p>", status_code=404)
+        return HTMLResponse(status_page())
 
     async def healthz(request: Request) -> Response:
         if not authorised(request):
@@ -51,4 +67,4 @@ def create_admin_app(health: Callable[[], dict[str, Any]], metrics: Callable[[],
             return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
         return Response(metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics_endpoint)])
+    return Starlette(routes=[Route("/", page), Route("/healthz", healthz), Route("/metrics", metrics_endpoint)])

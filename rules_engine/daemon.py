@@ -77,7 +77,7 @@ class Daemon:
             loop.add_signal_handler(signal.SIGHUP, self.reload_requested.set)
             if config.admin.enabled:
                 admin_server = uvicorn.Server(uvicorn.Config(
-                    create_admin_app(engine.health, engine.metrics.render, token), host=config.admin.host,
+                    create_admin_app(engine.health, engine.metrics.render, token, engine.status_page), host=config.admin.host,
                     port=config.admin.port, log_config=None, access_log=False, lifespan="off",
                 ))
                 tasks.append(asyncio.create_task(admin_server.serve(), name="admin"))

@@ -123,8 +123,13 @@ def run_demo(duration: float | None, devices: int = 60, gateways: int = 4, conso
                 live.start()
             try:
                 last_line = 0.0
+                announced = False
                 while not task.done():
                     await asyncio.sleep(0.5)
+                    if not announced and daemon.admin_port:
+                        announced = True
+                        line = f"status page: http://127.0.0.1:{daemon.admin_port}/  (/healthz, /metrics)"
+                        (live.console.print(line) if live else console.print(line))
                     if ledger is None:
                         try:
                             ledger = Ledger.open_reader(workdir / "ledger.db")

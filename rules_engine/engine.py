@@ -340,5 +340,10 @@ class Engine:
             "outbox": outbox,
         }
 
+    def status_page(self) -> str:
+        from .status_page import render_status_page
+
+        return render_status_page(self.health(), self.ledger.conn, self.clock.now())
+
     async def aclose(self) -> None:
         await self.http.aclose()
