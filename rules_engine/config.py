@@ -38,6 +38,7 @@ __all__ = [
     "RetentionConfig",
     "AdminConfig",
     "LoggingConfig",
+    "DispatchConfig",
     "load_config",
     "read_secret",
     "admin_token",
@@ -161,6 +162,14 @@ def admin_token(config: AdminConfig, environ: dict[str, str] | None = None) -> s
     return None
 
 
+class DispatchConfig(_Strict):
+    """How the outbox is sent (docs/operations.md, "Exactly once")."""
+
+    max_attempts: int = Field(default=8, ge=1)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    reconcile_after: Duration = timedelta(seconds=30)
+
+
 class LoggingConfig(_Strict):
     format: Literal["text", "json"] = "text"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -171,6 +180,7 @@ class EngineConfig(_Strict):
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     silence_check_interval: Duration = timedelta(seconds=30)
     app_tokens: dict[str, AppTokenConfig] = Field(default_factory=dict)
     decoders: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -21,6 +21,7 @@ from .engine import Engine
 from .errors import ConfigError
 from .hookspecs import PROJECT
 from .ledger.store import Ledger
+from .pipeline.dispatch import DispatchPolicy
 from .rules.loader import load_rules
 from .scheduler import EngineScheduler
 from .toolkit import Toolkit
@@ -62,7 +63,9 @@ class Daemon:
             config.conductor.username, password.get_secret_value(), urls=config.conductor.urls(),
             account_name=config.conductor.account_name, timeout=config.conductor.timeout.total_seconds(), clock=clock,
         )
-        engine = Engine(config, toolkit, ruleset, ledger, conductor, clock=clock)
+        policy = DispatchPolicy(max_attempts=config.dispatch.max_attempts, concurrency=config.dispatch.concurrency,
+                                reconcile_after=config.dispatch.reconcile_after.total_seconds())
+        engine = Engine(config, toolkit, ruleset, ledger, conductor, clock=clock, dispatch_policy=policy)
         if ruleset.errors:
             engine.reject_rules([str(p) for p in ruleset.errors])
         scheduler = EngineScheduler(engine)
@@ -70,7 +73,7 @@ class Daemon:
         admin_server = None
         try:
             toolkit.registries.manager.hook.startup(engine=engine)  # type: ignore[union-attr]
-            await engine.dispatcher.reconcile(min_age=0)
+            await engine.dispatcher.reconcile()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, self.stop_requested.set)

@@ -21,7 +21,7 @@ from .actions import ExecutionContext
 from .clock import Clock
 from .conductor import ConductorClient
 from .config import EngineConfig
-from .errors import ConductorError
+from .errors import ConductorError, RequestRejectedError
 from .ledger.records import get_cursor, record_poll_error
 from .ledger.state import LedgerState
 from .ledger.store import Ledger
@@ -47,7 +47,8 @@ log = logging.getLogger("rules_engine.engine")
 class EngineSettings:
     first_lookback: timedelta = timedelta(minutes=5)
     chunk: timedelta = timedelta(hours=1)
-    max_backoff: timedelta = timedelta(minutes=5)
+    max_backoff: timedelta = timedelta(seconds=60)
+    max_stop_slack: timedelta = timedelta(minutes=2)
 
 
 @dataclass
@@ -159,6 +160,12 @@ class Engine:
             for window in windows:
                 uplinks = await fetch_window(self.conductor, health.token, window)
                 new += self._process(alias, uplinks, window.stop.timestamp())
+        except RequestRejectedError as error:
+            # Conductor refuses a stop time ahead of its own clock; with an unknown error code and a
+            # clock that may be behind ours, step the stop back (1 s -> 4 s -> 16 s ... capped).
+            self.conductor.stop_slack = min(self.settings.max_stop_slack, self.conductor.stop_slack * 4)
+            self._poll_failed(health, error)
+            raise
         except ConductorError as error:
             self._poll_failed(health, error)
             raise
@@ -301,7 +308,7 @@ class Engine:
         async with self._dispatch_lock:
             await self.dispatcher.reconcile()
             handled = 0
-            while True:
+            while not self.dispatcher.stopping:
                 batch = await self.dispatcher.run_once()
                 handled += batch
                 if batch == 0:

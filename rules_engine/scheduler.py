@@ -148,6 +148,7 @@ class EngineScheduler:
     async def stop(self) -> None:
         """Stop scheduling and wait for the jobs that are running (the current cycle) to finish."""
         self.stopping = True
+        self.engine.dispatcher.stopping = True
         self.scheduler.shutdown(wait=False)
         self._dispatch_wanted.set()
         if getattr(self, "_dispatch_task", None) is not None:

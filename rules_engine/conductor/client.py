@@ -99,6 +99,8 @@ class ConductorClient:
         self.page_size = page_size
         self.chunk = chunk
         self.clock: Clock = clock or SystemClock()
+        #: How far behind "now" a query stops (Conductor rejects a stop time ahead of its clock).
+        self.stop_slack: timedelta = STOP_SLACK
         self._http_client = httpx.AsyncClient(
             auth=httpx.BasicAuth(username, password),
             timeout=timeout,
@@ -196,8 +198,9 @@ class ConductorClient:
     # -- uplinks ----------------------------------------------------------------------------
 
     def latest_stop(self) -> datetime:
-        """The latest stop time Conductor accepts: now minus one second."""
-        return self.clock.now() - STOP_SLACK
+        """The latest stop time Conductor accepts: now minus ``stop_slack`` (one second unless a
+        caller learnt that Conductor's clock is further behind)."""
+        return self.clock.now() - self.stop_slack
 
     async def uplink_pages(
         self, subject_type: SubjectType | str, subject_id: str, start: datetime, stop: datetime

@@ -91,6 +91,8 @@ class Dispatcher:
         self.clock = clock
         self.policy = policy or DispatchPolicy()
         self.on_result = on_result or (lambda *_: None)
+        #: Set when the daemon stops: sends not yet started stay pending in the outbox.
+        self.stopping = False
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -109,7 +111,8 @@ class Dispatcher:
 
         async def send(row: OutboxRow) -> None:
             async with gate:
-                await self._send(row)
+                if not self.stopping:
+                    await self._send(row)
 
         await asyncio.gather(*(send(row) for row in rows))
         return len(rows)
@@ -160,6 +163,8 @@ class Dispatcher:
     async def reconcile(self, *, min_age: float | None = None) -> int:
         """Settle in-flight intents at least ``min_age`` seconds old (default: all of them)."""
         settled = 0
+        # Younger ones wait: Conductor's command history may not show a command issued in the last
+        # moments yet (its clock, our stop slack), and "not found" would mean a duplicate send.
         cutoff = self._now() - (self.policy.reconcile_after if min_age is None else min_age)
         for row in intents_with_status(self.ledger.conn, IN_FLIGHT):
             updated = self.ledger.conn.execute("SELECT updated_at FROM outbox WHERE key = ?", (row.key,)).fetchone()[0]
