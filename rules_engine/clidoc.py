@@ -18,24 +18,24 @@ page and the commands disagree.
 """
 
 
-def _help(command: click.Command, path: list[str]) -> str:
-    with click.Context(command, info_name=" ".join(path), terminal_width=100, max_content_width=100) as ctx:
-        return command.get_help(ctx)
-
-
-def _walk(command: click.Command, path: list[str], out: list[str]) -> None:
+def _walk(command: click.Command, path: list[str], parent: click.Context | None, out: list[str]) -> None:
+    # Contexts made the way an invocation makes them (context settings, inherited help option
+    # names), so the text is exactly what `--help` prints. Click caches a command's help option
+    # the first time it is built; drop that cache so nothing run before in this process matters.
+    command._help_option = None  # type: ignore[attr-defined]
+    ctx = command.make_context(path[-1], [], parent=parent, resilient_parsing=True, terminal_width=100, max_content_width=100)
     level = "#" * min(len(path) + 1, 4)
-    out.append(f"\n{level} `{' '.join(path)}`\n\n```text\n{_help(command, path)}\n```\n")
+    out.append(f"\n{level} `{' '.join(path)}`\n\n```text\n{command.get_help(ctx)}\n```\n")
     if isinstance(command, click.Group):
-        for name in sorted(command.list_commands(click.Context(command))):
-            sub = command.get_command(click.Context(command), name)
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
             if sub is not None and not sub.hidden:
-                _walk(sub, path + [name], out)
+                _walk(sub, path + [name], ctx, out)
 
 
 def render_cli_reference() -> str:
     out = [HEADER]
-    _walk(main, ["rules-engine"], out)
+    _walk(main, ["rules-engine"], None, out)
     return "".join(out).rstrip() + "\n"
 
 
