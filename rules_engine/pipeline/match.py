@@ -58,7 +58,7 @@ class Matcher:
                 if base_context is None:
                     base_context = build_context(event, store)
                 context = base_context
-            context = {**context, "rule": {"id": rule.id}}
+            context["rule"] = {"id": rule.id}
             try:
                 value = rule.condition(context)
             except Exception as exc:  # a plugin operator that raises must not stop the engine

@@ -18,7 +18,8 @@ def _hold(rule: CompiledRule, context: dict[str, Any], holds: bool, now: float, 
     assert spec is not None
     key = rule.keys["for"](context)
     if not holds:
-        store.set_rule_state(rule.id, "for", key, None)
+        if store.rule_state(rule.id, "for", key) is not None:
+            store.set_rule_state(rule.id, "for", key, None)
         return False, "condition is false"
     state = store.rule_state(rule.id, "for", key) or {"since": now, "count": 0}
     state["count"] += 1
@@ -64,6 +65,8 @@ def truthy(value: Any) -> bool:
 def apply_modifiers(rule: CompiledRule, context: dict[str, Any], condition: Any, now: float, store: StateStore) -> tuple[bool, str]:
     """Whether the rule fires for this event, and why (or why not). Updates modifier state."""
     holds = truthy(condition)
+    if not holds and not rule.stateful_when_false:
+        return False, "condition is false"
     reason = "condition is true" if holds else "condition is false"
     if rule.spec.hold is not None:
         holds, reason = _hold(rule, context, holds, now, store)

@@ -56,21 +56,21 @@ class CompiledRule:
     ports: frozenset[int] | None
     modules: frozenset[str] | None
     gateways: frozenset[str] | None
+    id: str = ""
+    trigger: str = ""
+    #: Modifiers that keep state even while the condition is false (``for`` resets, ``edge`` re-arms).
+    stateful_when_false: bool = False
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
-
-    @property
-    def trigger(self) -> str:
-        return self.spec.trigger.kind
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", self.spec.id)
+        object.__setattr__(self, "trigger", self.spec.trigger.kind)
+        object.__setattr__(self, "stateful_when_false", self.spec.hold is not None or self.spec.edge is not None)
 
     def accepts(self, event: Event) -> bool:
         """Whether the trigger's filters let ``event`` through (conditions come later)."""
-        kind = self.spec.trigger.kind
-        if event.kind != kind:
+        if event.kind != self.trigger:
             return False
-        if event.kind == "uplink":
+        if self.trigger == "uplink":
             uplink = event.item.uplink
             return (
                 (self.app_tokens is None or uplink.app_token in self.app_tokens)
