@@ -16,6 +16,7 @@ of the warm pipeline. ``BENCH_KEEP_LOG=file``: keep the daemon's log.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import multiprocessing
@@ -110,6 +111,8 @@ def _full_run(corpus: Corpus) -> dict[str, Any]:
 
 def bench_throughput() -> float:
     corpus = build_corpus(THROUGHPUT_UPLINKS)
+    gc.collect()
+    gc.freeze()  # the corpus and its simulator are the benchmark's, not the engine's: keep them out of the GC's scans
     print(f"corpus: {corpus.uplinks:,} uplinks ({corpus.acks:,} of them ack replies on port 7) in {len(corpus.pages)} pages of <=500, "
           f"{corpus.fleet['devices']:,} devices on {len(corpus.tokens)} AppTokens, {corpus.span_s / 60:.0f} min of traffic, "
           f"{corpus.bytes / corpus.uplinks:.0f} bytes of JSON per uplink; fetched over ASGI in {corpus.generate_s:.1f} s")
@@ -327,6 +330,8 @@ def _memory_child(checkpoints: tuple[int, ...], budget_s: float, queue: Any) -> 
 
     daemon_logging()
     corpus = build_corpus(MEMORY_TEMPLATE)
+    gc.collect()
+    gc.freeze()
     labels = [[(r["uuid"][8:], parse_ms(r["time"])) for r in json.loads(p.body)["results"]] for p in corpus.pages]
     span_ms = int(corpus.span_s * 1000) + 60_000
     readings: list[dict[str, float]] = []
@@ -400,6 +405,7 @@ def main() -> None:
         bench_memory(rate)
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     finally:
+        gc.unfreeze()
         root = logging.getLogger()
         root.handlers[:], root.level = saved
 
