@@ -377,10 +377,12 @@ def bench_memory(rate: float) -> None:
     readings = result["readings"]
     print(f"a fresh process: a template of {MEMORY_TEMPLATE:,} uplinks cycled with new uuids and shifted times; VmRSS "
           f"{result['start_rss']:.0f} MiB once the engine is built")
-    print(f"  {'uplinks':>10}{'VmRSS MiB':>11}{'vs first':>10}{'seconds':>9}{'uplinks/s':>11}{'ledger MB':>11}")
+    print(f"  {'uplinks':>10}{'VmRSS MiB':>11}{'vs first':>10}{'seconds':>9}{'uplinks/s since the previous row':>34}{'ledger MB':>11}")
+    previous = {"uplinks": 0, "seconds": 0.0}
     for r in readings:
         print(f"  {r['uplinks']:>10,}{r['rss']:>11.1f}{r['rss'] / readings[0]['rss'] - 1:>+10.1%}{r['seconds']:>9.1f}"
-              f"{r['uplinks'] / r['seconds']:>11,.0f}{r['ledger_mb']:>11.0f}")
+              f"{_rate(r['uplinks'] - previous['uplinks'], r['seconds'] - previous['seconds']):>34,.0f}{r['ledger_mb']:>11.0f}")
+        previous = r
     a, b = readings[0], readings[-1]
     growth = b["rss"] / a["rss"] - 1
     short = "" if b["uplinks"] >= last else f", not {last:,}: see above"
