@@ -42,6 +42,16 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+class _DropCancelled(logging.Filter):
+    """At shutdown APScheduler reports jobs cancelled with the event loop as errors; they are not:
+    a cancelled cycle commits nothing, and the next start resumes from the ledger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio
+
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 def configure_logging(fmt: str = "text", level: str = "info", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
@@ -53,3 +63,5 @@ def configure_logging(fmt: str = "text", level: str = "info", stream: Any = None
     for noisy in ("httpx", "httpcore", "uvicorn.access", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
+    for name in ("apscheduler", "apscheduler.executors.default", "apscheduler.scheduler"):
+        logging.getLogger(name).addFilter(_DropCancelled())

@@ -91,3 +91,21 @@ def test_json_logs_carry_the_structured_fields() -> None:
     assert isinstance(JsonFormatter(), logging.Formatter)
     logging.getLogger().handlers.clear()
 
+
+
+def test_cancelled_jobs_at_shutdown_are_not_logged_as_errors() -> None:
+    import asyncio
+
+    stream = io.StringIO()
+    configure_logging("text", "info", stream)
+    try:
+        raise asyncio.CancelledError()
+    except asyncio.CancelledError:
+        logging.getLogger("apscheduler.executors.default").exception("Job raised an exception")
+    try:
+        raise RuntimeError("real failure")
+    except RuntimeError:
+        logging.getLogger("apscheduler.executors.default").exception("Job raised an exception")
+    lines = stream.getvalue()
+    assert "CancelledError" not in lines and "real failure" in lines
+    logging.getLogger().handlers.clear()
