@@ -52,11 +52,15 @@ class ClosureCompiler:
 
     def compile(self, node: Node) -> Evaluator:
         """The evaluator of ``node``."""
-        known = self._memo.get(id(node))
+        key = id(node)
+        known = self._memo.get(key)
         if known is not None:
             return known[1]
-        if isinstance(node, Literal):
-            evaluator = constant(node.value)
+        cls = type(node)
+        if cls is OpNode:
+            evaluator = self._operation(node)  # type: ignore[arg-type]
+        elif cls is Literal:
+            evaluator = constant(node.value)  # type: ignore[attr-defined]
         elif isinstance(node, ArrayNode):
             items = [self.compile(item) for item in node.items]
             evaluator = lambda data: [item(data) for item in items]  # noqa: E731
@@ -64,7 +68,7 @@ class ClosureCompiler:
             evaluator = self._operation(node)
         else:  # pragma: no cover - the parser builds only the three node types
             raise TypeError(f"not a condition node: {node!r}")
-        self._memo[id(node)] = (node, evaluator)
+        self._memo[key] = (node, evaluator)
         return evaluator
 
     def _operation(self, node: OpNode) -> Evaluator:

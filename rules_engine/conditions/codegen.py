@@ -45,7 +45,16 @@ from rules_engine.conditions.nodes import ArrayNode, Literal, Node, OpNode
 from rules_engine.conditions.registry import Evaluator, OperatorRegistry
 from rules_engine.conditions.varpath import MISSING, step, step_or_missing
 
-__all__ = ["Kind", "Code", "CodeGen", "NUMBER_TYPES", "PRIMITIVE_TYPES", "compile_to_function", "array_index"]
+__all__ = [
+    "Kind",
+    "Code",
+    "CodeGen",
+    "NUMBER_TYPES",
+    "PRIMITIVE_TYPES",
+    "generate",
+    "compile_to_function",
+    "array_index",
+]
 
 _log = logging.getLogger("rules_engine.conditions")
 
@@ -120,9 +129,9 @@ class _LazyFallback:
 class CodeGen:
     """Builds the source of one condition. Emitters call back into it for their arguments."""
 
-    def __init__(self, closures: ClosureCompiler) -> None:
+    def __init__(self, closures: ClosureCompiler, namespace: dict[str, Any] | None = None) -> None:
         self.closures = closures
-        self.namespace: dict[str, Any] = {}
+        self.namespace: dict[str, Any] = {} if namespace is None else namespace
         self._refs: dict[Any, str] = {}
         self._count = 0
         self._functions: list[str] = []
@@ -323,14 +332,24 @@ class CodeGen:
         return "\n\n".join([*self._functions, "\n".join(main)]) + "\n"
 
 
-def compile_to_function(node: Node, registry: OperatorRegistry, closures: ClosureCompiler) -> Evaluator:
-    """The generated function of ``node`` (or its closures, should Python refuse the source).
+def generate(
+    node: Node,
+    registry: OperatorRegistry,
+    closures: ClosureCompiler,
+    *,
+    namespace: dict[str, Any] | None = None,
+    fallback: Evaluator | None = None,
+) -> Evaluator | None:
+    """The generated function of ``node``, or ``None`` when Python refuses the source (nesting
+    limits). ``node`` must be pure: an input may be evaluated twice (fast path, then closures).
 
-    ``node`` must be pure: an input may be evaluated twice (fast path, then closures).
+    The function's globals are ``namespace`` (a fresh dict by default; the generated names are
+    ``_condition``, ``_s<n>`` and ``_k<n>``). ``fallback`` evaluates what the fast paths do not
+    cover: the closures of ``node``, compiled on first use when not given.
     """
-    gen = CodeGen(closures)
+    gen = CodeGen(closures, namespace)
     result = gen.emit(node)
-    source = gen.module_source(result, _LazyFallback(node, closures))
+    source = gen.module_source(result, _LazyFallback(node, closures) if fallback is None else fallback)
     cache = registry.code_cache
     code = cache.get(source)
     if code is None:
@@ -338,12 +357,20 @@ def compile_to_function(node: Node, registry: OperatorRegistry, closures: Closur
             code = compile(source, "<condition>", "exec", dont_inherit=True)
         except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # e.g. nesting limits
             _log.debug("condition %s: generated code rejected (%s); using closures", node.path, exc)
-            return closures.compile(node)
+            return None
         if len(cache) >= _CACHE_LIMIT:
             cache.pop(next(iter(cache)))
         cache[source] = code
-    namespace = gen.namespace
-    exec(code, namespace)  # noqa: S102 - our own generated source, no rule text in it
-    function: Evaluator = namespace["_condition"]
+    exec(code, gen.namespace)  # noqa: S102 - our own generated source, no rule text in it
+    function: Evaluator = gen.namespace["_condition"]
     function.__source__ = source  # type: ignore[attr-defined]
     return function
+
+
+def compile_to_function(node: Node, registry: OperatorRegistry, closures: ClosureCompiler) -> Evaluator:
+    """The generated function of ``node`` (or its closures, should Python refuse the source).
+
+    ``node`` must be pure: an input may be evaluated twice (fast path, then closures).
+    """
+    function = generate(node, registry, closures)
+    return closures.compile(node) if function is None else function

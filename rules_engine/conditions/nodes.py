@@ -50,7 +50,7 @@ _ALIASES = {
     "get": "var",
 }
 
-_JSON_SCALARS = (str, int, float, bool)
+_JSON_SCALARS = frozenset({str, int, float, bool})
 
 
 class Node:
@@ -154,6 +154,7 @@ def parse(rule: Any, registry: OperatorRegistry) -> Node:
 class _Parser:
     def __init__(self, registry: OperatorRegistry) -> None:
         self.registry = registry
+        self.lookup = registry.get
 
     def node(self, raw: Any, path: str, depth: int) -> Node:
         if depth > MAX_DEPTH:
@@ -171,6 +172,8 @@ class _Parser:
                 path,
             )
         if cls is list:
+            if all(item is None or type(item) in _JSON_SCALARS for item in raw):
+                return Literal(raw, path)  # what constant folding would make of it, sooner
             items = tuple(self.node(item, child_index(path, i), depth + 1) for i, item in enumerate(raw))
             return ArrayNode(items, path)
         if raw is None or cls in _JSON_SCALARS:
@@ -179,12 +182,13 @@ class _Parser:
 
     def operation(self, raw: dict[Any, Any], path: str, depth: int) -> OpNode:
         ((name, value),) = raw.items()
-        if not isinstance(name, str):
-            raise ConditionError(f"an operator name must be a string, got {name!r}", path)
-        op_path = child_key(path, name)
-        op = self.registry.get(name)
+        op = self.lookup(name)
         if op is None:
-            raise ConditionError(f"unknown operator {name!r}{suggest(name, self.registry.names())}", op_path)
+            if not isinstance(name, str):
+                raise ConditionError(f"an operator name must be a string, got {name!r}", path)
+            message = f"unknown operator {name!r}{suggest(name, self.registry.names())}"
+            raise ConditionError(message, child_key(path, name))
+        op_path = child_key(path, name)
         listed = type(value) is list
         raw_args: tuple[Any, ...] = tuple(value) if listed else (value,)
         count = len(raw_args)
@@ -197,8 +201,17 @@ class _Parser:
                 where = op_path if exc.index is None or not listed else child_index(op_path, exc.index)
                 raise ConditionError(f"{name!r}: {exc.message}", where) from exc
         depth += 1
-        if listed:
-            args = tuple([self.node(arg, f"{op_path}[{i}]", depth) for i, arg in enumerate(raw_args)])
-        else:
-            args = (self.node(value, op_path, depth),)
-        return OpNode(op, args, raw_args, op_path)
+        if depth > MAX_DEPTH and raw_args:  # the arguments are one level deeper, scalars included
+            where = child_index(op_path, 0) if listed else op_path
+            raise ConditionError(f"condition nested deeper than {MAX_DEPTH} levels", where)
+        if not listed:
+            if value is None or type(value) in _JSON_SCALARS:
+                return OpNode(op, (Literal(value, op_path),), raw_args, op_path)
+            return OpNode(op, (self.node(value, op_path, depth),), raw_args, op_path)
+        args = []
+        for i, arg in enumerate(raw_args):
+            if arg is None or type(arg) in _JSON_SCALARS:  # the common case, without the recursion
+                args.append(Literal(arg, f"{op_path}[{i}]"))
+            else:
+                args.append(self.node(arg, f"{op_path}[{i}]", depth))
+        return OpNode(op, tuple(args), raw_args, op_path)

@@ -13,7 +13,7 @@ import pytest
 from rules_engine.conditions import codegen as codegen_module
 from rules_engine.conditions import compile_condition, standard_operators
 
-BACKENDS = ["codegen", "closures"]
+BACKENDS = ["tiered", "codegen", "closures"]
 
 
 def run(rule: Any, data: Any = None, backend: str = "codegen") -> Any:
@@ -150,8 +150,8 @@ def test_var_paths_through_lists_and_strings() -> None:
 
 def test_same_shape_shares_compiled_code() -> None:
     registry = standard_operators()
-    first = compile_condition({">": [{"var": "decoded.temperature"}, 30]}, operators=registry)
-    second = compile_condition({">": [{"var": "decoded.humidity"}, 80]}, operators=registry)
+    first = compile_condition({">": [{"var": "decoded.temperature"}, 30]}, operators=registry, backend="codegen")
+    second = compile_condition({">": [{"var": "decoded.humidity"}, 80]}, operators=registry, backend="codegen")
     assert first.__code__ is second.__code__
     assert len(registry.code_cache) == 1
     assert first({"decoded": {"temperature": 31, "humidity": 50}}) is True
@@ -160,7 +160,7 @@ def test_same_shape_shares_compiled_code() -> None:
 
 def test_rule_text_never_reaches_the_generated_source() -> None:
     sneaky = "\"]) or __import__('os') or print('pwned') #"  # no '.': var splits paths on dots
-    evaluate = compile_condition({"==": [{"var": f"a.{sneaky}"}, sneaky]})
+    evaluate = compile_condition({"==": [{"var": f"a.{sneaky}"}, sneaky]}, backend="codegen")
     assert evaluate({"a": {sneaky: sneaky}}) is True
     assert "pwned" not in evaluate.__source__  # type: ignore[attr-defined]
 
@@ -170,7 +170,7 @@ def test_falls_back_to_closures_when_python_refuses_the_source(monkeypatch: pyte
         raise SyntaxError("too many statically nested blocks")
 
     monkeypatch.setattr(codegen_module, "compile", refuse, raising=False)
-    evaluate = compile_condition({"<": [{"var": "x"}, 3]}, operators=standard_operators())
+    evaluate = compile_condition({"<": [{"var": "x"}, 3]}, operators=standard_operators(), backend="codegen")
     assert not hasattr(evaluate, "__source__")
     assert evaluate({"x": 1}) is True
     assert evaluate({}) is True
@@ -227,7 +227,7 @@ OPTIMISTIC_CASES = [
 
 @pytest.mark.parametrize(("rule", "data", "expected"), OPTIMISTIC_CASES)
 def test_optimistic_fast_paths_are_exact(rule: Any, data: Any, expected: Any) -> None:
-    compiled = compile_condition(rule)
+    compiled = compile_condition(rule, backend="codegen")
     assert hasattr(compiled, "__source__")
     result = compiled(data)
     assert result == expected and type(result) is type(expected)
@@ -237,12 +237,15 @@ def test_optimistic_fast_paths_are_exact(rule: Any, data: Any, expected: Any) ->
 def test_the_shared_empty_object_never_escapes() -> None:
     from rules_engine.conditions.codegen import EMPTY
 
-    evaluate = compile_condition({"if": [{"var": "decoded.x"}, {"var": "decoded"}, {"var": "uplink"}]})
+    evaluate = compile_condition({"if": [{"var": "decoded.x"}, {"var": "decoded"}, {"var": "uplink"}]}, backend="codegen")
     for data in ({}, {"decoded": None}, {"decoded": {"x": 1}}, {"uplink": {}}):
         assert evaluate(data) is not EMPTY
     assert EMPTY == {}
 
 
 def test_conditions_with_side_effects_run_as_closures() -> None:
-    assert not hasattr(compile_condition({"log": {"var": "x"}}), "__source__")
-    assert hasattr(compile_condition({"var": "x"}), "__source__")
+    for backend in ("tiered", "codegen"):
+        logging_condition = compile_condition({"log": {"var": "x"}}, backend=backend, tier_up_after=1)  # type: ignore[arg-type]
+        logging_condition({"x": 1})
+        assert not hasattr(logging_condition, "__source__")
+        assert hasattr(compile_condition({"var": "x"}, backend="codegen"), "__source__")

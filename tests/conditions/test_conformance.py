@@ -1,7 +1,9 @@
 """Conformance: the official JsonLogic suite, the IoT probes and the recorded fuzz cases, each in
-three execution modes:
+four execution modes:
 
-* ``codegen``: the default (generated Python function per condition);
+* ``tiered``: the default, evaluated three times across its tier-up (on closures, on the call
+  that generates its code, on the generated code), all three results equal;
+* ``codegen``: a generated Python function per condition from the start;
 * ``closures``: the closure backend;
 * ``registered``: generated code with every operator's ``emit`` hook removed, so each operator
   runs through the function or compile callback it registered (the path plugins take).
@@ -23,10 +25,24 @@ from .support import FIXTURES, load_cases, same_value
 
 _WITHOUT_EMITTERS = standard_operators().without_emitters()
 
+
+
+def _across_tier_up(rule: Any) -> Callable[[Any], Any]:
+    evaluate = compile_condition(rule, tier_up_after=2)
+
+    def run(data: Any) -> Any:
+        results = [evaluate(data) for _ in range(3)]
+        assert same_value(results[0], results[1]) and same_value(results[1], results[2]), results
+        return results[2]
+
+    return run
+
+
 MODES: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
-    "codegen": lambda rule: compile_condition(rule),
+    "tiered": _across_tier_up,
+    "codegen": lambda rule: compile_condition(rule, backend="codegen"),
     "closures": lambda rule: compile_condition(rule, backend="closures"),
-    "registered": lambda rule: compile_condition(rule, operators=_WITHOUT_EMITTERS),
+    "registered": lambda rule: compile_condition(rule, operators=_WITHOUT_EMITTERS, backend="codegen"),
 }
 
 OFFICIAL = load_cases("tests.json")

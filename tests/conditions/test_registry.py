@@ -22,7 +22,7 @@ from rules_engine.conditions import (
 from rules_engine.conditions.jsvalues import to_number, truthy
 from rules_engine.errors import ConditionError, PluginError
 
-BACKENDS = ["codegen", "closures"]
+BACKENDS = ["tiered", "codegen", "closures"]
 
 
 def _abs(value: Any) -> float:
@@ -93,6 +93,22 @@ def test_lazy_operator_short_circuits(backend: str) -> None:
     assert calls == []
     assert evaluate({"ok": False}) == "ran"
     assert calls == ["ran"]
+
+
+def test_a_lazy_operator_is_compiled_once_across_tier_up() -> None:
+    compiled: list[Any] = []
+    registry = standard_operators()
+
+    def compile_unless(raw: Sequence[Any], compile_arg: CompileArg) -> Evaluator:
+        compiled.append(raw)
+        test, value = compile_arg(0), compile_arg(1)
+        return lambda data: None if truthy(test(data)) else value(data)
+
+    registry.register_lazy("unless", compile_unless, min_args=2, max_args=2)
+    evaluate = compile_condition({"unless": [{"var": "ok"}, {"var": "v"}]}, operators=registry, tier_up_after=2)
+    assert [evaluate({"ok": False, "v": n}) for n in range(4)] == [0, 1, 2, 3]
+    assert hasattr(evaluate, "__source__")  # generated code now calls the same compiled evaluator
+    assert len(compiled) == 1
 
 
 @pytest.mark.parametrize(
