@@ -118,7 +118,25 @@ class AppTokenConfig(_Strict):
     decoder: str | None = None
     ports: dict[int, str] = Field(default_factory=dict)
     poll_interval: Duration = timedelta(seconds=10)
+    #: How late Conductor may ingest an uplink: every uplink up to ``overlap`` late is still seen.
     overlap: Duration = timedelta(minutes=2)
+    #: What every poll re-reads before the previous one's stop (ordinary ingest delay)...
+    recent_overlap: Duration = timedelta(seconds=10)
+    #: ...and how often a poll re-reads the whole ``overlap`` instead (0: every poll does).
+    sweep_interval: Duration = timedelta(minutes=1)
+
+    @model_validator(mode="after")
+    def _windows(self) -> AppTokenConfig:
+        if self.poll_interval <= timedelta(0):
+            raise ValueError("poll_interval must be positive, e.g. 10s")
+        if self.recent_overlap > self.overlap:
+            raise ValueError(
+                f"recent_overlap ({self.recent_overlap}) cannot exceed overlap ({self.overlap}): every poll re-reads "
+                "recent_overlap, a sweep re-reads the whole overlap; lower recent_overlap or raise overlap"
+            )
+        if self.recent_overlap < timedelta(0) or self.sweep_interval < timedelta(0):
+            raise ValueError("recent_overlap and sweep_interval cannot be negative")
+        return self
 
     @field_validator("token")
     @classmethod

@@ -22,7 +22,7 @@ from .clock import Clock
 from .conductor import ConductorClient
 from .config import EngineConfig
 from .errors import ConductorError, RequestRejectedError
-from .ledger.records import get_cursor, record_poll_error
+from .ledger.records import get_cursor, record_poll_error, set_swept
 from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
@@ -33,7 +33,7 @@ from .pipeline.match import Matcher
 from .pipeline.outbox import advance_cursor, cycle, write_firings, write_uplinks
 from .acks.matcher import AckMatcher
 from .acks.rounds import settle_due_sends
-from .pipeline.poll import fetch_window, plan_windows
+from .pipeline.poll import fetch_window, is_sweep_due, plan_windows
 from .rules.index import RuleIndex
 from .rules.loader import RuleSet
 from .toolkit import Toolkit
@@ -61,6 +61,8 @@ class TokenHealth:
     consecutive_errors: int = 0
     next_poll_after: float = 0.0
     cursor_ts: float | None = None
+    #: Where the last poll that re-read the full overlap (a sweep) stopped.
+    swept_ts: float | None = None
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Engine:
             cursor = get_cursor(ledger.conn, health.token)
             if cursor is not None:
                 health.cursor_ts, health.last_success = cursor.cursor_ts, cursor.last_success_at
+                health.swept_ts = cursor.swept_ts
                 health.consecutive_errors, health.last_error = cursor.consecutive_errors, cursor.last_error
 
     # -- rules ------------------------------------------------------------------------------------
@@ -153,13 +156,20 @@ class Engine:
         token_config = self.config.app_tokens[alias]
         started = time.perf_counter()
         new = 0
-        cursor = None if health.cursor_ts is None else datetime.fromtimestamp(health.cursor_ts, tz=now.tzinfo)
-        windows = plan_windows(cursor, self.conductor.latest_stop(), overlap=token_config.overlap,
+        latest_stop = self.conductor.latest_stop()
+        sweep = is_sweep_due(health.swept_ts, latest_stop.timestamp(), token_config.sweep_interval)
+        # A sweep starts from where the previous sweep stopped (minus the full overlap), so late
+        # ingest anywhere since then is read; other polls from the cursor minus recent_overlap.
+        start_ts = (health.swept_ts if sweep and health.swept_ts is not None else health.cursor_ts)
+        start = None if start_ts is None else datetime.fromtimestamp(start_ts, tz=now.tzinfo)
+        windows = plan_windows(start, latest_stop, overlap=token_config.overlap if sweep else token_config.recent_overlap,
                                first_lookback=self.settings.first_lookback, chunk=self.settings.chunk)
         try:
             for window in windows:
                 uplinks = await fetch_window(self.conductor, health.token, window)
                 new += self._process(alias, uplinks, window.stop.timestamp())
+                if sweep:
+                    self._swept(health, window.stop.timestamp())
         except RequestRejectedError as error:
             # Conductor refuses a stop time ahead of its own clock; with an unknown error code and a
             # clock that may be behind ours, step the stop back (1 s -> 4 s -> 16 s ... capped).
@@ -174,6 +184,24 @@ class Engine:
         health.last_success = self.clock.now().timestamp()
         health.consecutive_errors, health.last_error, health.next_poll_after = 0, None, 0.0
         return new
+
+    def _swept(self, health: TokenHealth, stop_ts: float) -> None:
+        # Its own small commit: should the process die just before it, the next sweep reads a
+        # little more, nothing less.
+        with self.ledger.transaction() as conn:
+            set_swept(conn, health.token, stop_ts)
+        health.swept_ts = max(health.swept_ts or stop_ts, stop_ts)
+        self.metrics.sweeps.labels(health.alias).inc()
+
+    def safe_now(self, alias: str) -> float | None:
+        """The time up to which every uplink of ``alias`` has surely been read: the last sweep's
+        stop minus the overlap (``None`` before the first poll). Silence and acknowledgement
+        deadlines are judged against it, never against the wall clock."""
+        health = self.tokens[alias]
+        reference = health.swept_ts if health.swept_ts is not None else health.cursor_ts
+        if reference is None:
+            return None
+        return reference - self.config.app_tokens[alias].overlap.total_seconds()
 
     def _poll_failed(self, health: TokenHealth, error: ConductorError) -> None:
         now = self.clock.now().timestamp()
@@ -248,18 +276,18 @@ class Engine:
     def check_silence(self) -> int:
         """Emit silence events for devices quiet longer than a silence rule's ``after``.
 
-        "Now" is each AppToken's cursor minus its overlap (the time up to which every uplink has
-        surely been seen), never the wall clock, so an outage of Conductor or of the engine
-        never makes a device look silent.
+        "Now" is each AppToken's :meth:`safe_now` (the time up to which every uplink has surely
+        been seen), never the wall clock, so an outage of Conductor or of the engine never makes
+        a device look silent.
         """
         events = []
         for rule in self.matcher.index.by_kind("silence"):
             spec = rule.spec.trigger.silence
             assert spec is not None
             for health in self.tokens.values():
-                if health.cursor_ts is None or (rule.app_tokens is not None and health.token not in rule.app_tokens):
+                safe_now = self.safe_now(health.alias)
+                if safe_now is None or (rule.app_tokens is not None and health.token not in rule.app_tokens):
                     continue
-                safe_now = health.cursor_ts - self.config.app_tokens[health.alias].overlap.total_seconds()
                 threshold = safe_now - spec.after.total_seconds()
                 rows = self.ledger.conn.execute(
                     "SELECT module, last_seen, last_gateway FROM devices WHERE app_token = ? AND last_seen <= ?",
@@ -292,9 +320,9 @@ class Engine:
         firings, now = [], self.clock.now().timestamp()
         with cycle(self.ledger, self.state) as conn:
             for health in self.tokens.values():
-                if health.cursor_ts is None:
+                safe_now = self.safe_now(health.alias)
+                if safe_now is None:
                     continue
-                safe_now = health.cursor_ts - self.config.app_tokens[health.alias].overlap.total_seconds()
                 for event in settle_due_sends(conn, health.token, safe_now, now):
                     firings.extend(self._send_finished(event))
             fired = write_firings(conn, firings, now)

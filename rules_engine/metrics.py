@@ -16,6 +16,8 @@ class Metrics:
         self.decode_errors = Counter("rules_engine_decode_errors_total", "Uplinks whose decoder failed", ["decoder"], registry=r)
         self.firings = Counter("rules_engine_firings_total", "Rule firings", ["rule"], registry=r)
         self.intents = Counter("rules_engine_intents_total", "Action intents by outcome", ["action", "outcome"], registry=r)
+        self.sweeps = Counter("rules_engine_poll_sweeps_total", "Poll windows that re-read the full late-ingest overlap",
+                              ["app_token"], registry=r)
         self.poll_errors = Counter("rules_engine_poll_errors_total", "Failed polls", ["app_token"], registry=r)
         self.poll_latency = Histogram("rules_engine_poll_duration_seconds", "Duration of one poll cycle", ["app_token"],
                                       buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60), registry=r)

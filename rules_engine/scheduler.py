@@ -20,7 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .engine import Engine
 from .ledger.retention import prune
 
-__all__ = ["EngineScheduler", "due_fire_times"]
+__all__ = ["EngineScheduler", "due_fire_times", "stagger"]
 
 log = logging.getLogger("rules_engine.scheduler")
 
@@ -37,6 +37,13 @@ def due_fire_times(trigger: Any, last: datetime | None, now: datetime, start: da
         previous = probe
         probe = trigger.get_next_fire_time(previous, probe + timedelta(microseconds=1))
     return due[-1:]
+
+
+def stagger(intervals: list[timedelta]) -> list[timedelta]:
+    """When each of N poll jobs first runs: job i after i/N of its own interval, so N AppTokens
+    polled every 10 s are polled one every 10/N s instead of all at once."""
+    count = len(intervals)
+    return [interval * index / count for index, interval in enumerate(intervals)]
 
 
 def _trigger_of(spec: Any, start: datetime) -> Any:
@@ -73,10 +80,12 @@ class EngineScheduler:
 
     def start(self) -> None:
         now = self.engine.clock.now()
-        for alias, token in self.engine.config.app_tokens.items():
+        tokens = self.engine.config.app_tokens
+        offsets = stagger([token.poll_interval for token in tokens.values()])
+        for (alias, token), offset in zip(tokens.items(), offsets):
             self.scheduler.add_job(
                 self._guarded(f"poll {alias}", lambda alias=alias: self._poll(alias)), "interval",
-                seconds=token.poll_interval.total_seconds(), next_run_time=now, id=f"poll:{alias}",
+                seconds=token.poll_interval.total_seconds(), next_run_time=now + offset, id=f"poll:{alias}",
                 max_instances=1, coalesce=True, misfire_grace_time=None,
             )
         self.scheduler.add_job(self._guarded("schedules", self._schedules), "interval", seconds=self.tick,

@@ -151,4 +151,10 @@ def m002_tracked_sends(db: Database) -> None:
     db.execute("CREATE INDEX send_targets_waiting ON send_targets (module, status)")
 
 
+@migrations()
+def m003_cursor_sweeps(db: Database) -> None:
+    """Two-tier polling: where the last full-overlap sweep of each AppToken stopped."""
+    db.execute("ALTER TABLE cursors ADD COLUMN swept_ts REAL")
+
+
 SCHEMA_VERSION = len(migrations._migrations)

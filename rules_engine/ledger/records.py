@@ -20,6 +20,7 @@ __all__ = [
     "insert_firing",
     "get_cursor",
     "set_cursor",
+    "set_swept",
     "record_poll_error",
     "due_intents",
     "intents_with_status",
@@ -45,6 +46,7 @@ class Cursor:
     last_error: str | None
     last_error_at: float | None
     consecutive_errors: int
+    swept_ts: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,8 @@ def _intent_row(intent: Intent, firing_id: int, now: float) -> tuple[Any, ...]:
 
 def get_cursor(conn: sqlite3.Connection, app_token: str) -> Cursor | None:
     row = conn.execute(
-        "SELECT app_token, cursor_ts, last_success_at, last_error, last_error_at, consecutive_errors FROM cursors WHERE app_token = ?",
+        "SELECT app_token, cursor_ts, last_success_at, last_error, last_error_at, consecutive_errors, swept_ts "
+        "FROM cursors WHERE app_token = ?",
         (app_token,),
     ).fetchone()
     return Cursor(*row) if row else None
@@ -125,6 +128,12 @@ def set_cursor(conn: sqlite3.Connection, app_token: str, alias: str | None, curs
         "last_success_at = excluded.last_success_at, consecutive_errors = 0",
         (app_token, alias, cursor_ts, now),
     )
+
+
+def set_swept(conn: sqlite3.Connection, app_token: str, swept_ts: float) -> None:
+    """Everything up to ``swept_ts`` was read with the full overlap (never moves back)."""
+    conn.execute("UPDATE cursors SET swept_ts = max(coalesce(swept_ts, ?), ?) WHERE app_token = ?",
+                 (swept_ts, swept_ts, app_token))
 
 
 def record_poll_error(conn: sqlite3.Connection, app_token: str, alias: str | None, cursor_ts: float, error: str, now: float) -> None:

@@ -1,8 +1,14 @@
 """Poll stage: which windows to ask Conductor for, and fetching one window completely.
 
-Windows overlap the previous one by ``overlap`` (Conductor ingests late; the dedupe stage drops
-what was already seen), stop one second before now (Conductor rejects a future stop time) and
-are split into chunks after an outage, so a long catch-up commits its progress chunk by chunk.
+Windows overlap what was read before (Conductor ingests late; the dedupe stage drops what was
+already seen), stop one second before now (Conductor rejects a future stop time) and are split
+into chunks after an outage, so a long catch-up commits its progress chunk by chunk.
+
+Polling is two-tier, because re-reading the whole late-ingest overlap on every poll costs many
+times the new data: an ordinary poll re-reads only ``recent_overlap`` before the cursor, and
+every ``sweep_interval`` a *sweep* re-reads from the previous sweep's stop minus the full
+``overlap``. Every uplink ingested up to ``overlap`` late is still read, at the latest by the
+next sweep.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from datetime import datetime, timedelta
 
 from ..conductor import ConductorClient, SubjectType, Uplink
 
-__all__ = ["Window", "plan_windows", "fetch_window"]
+__all__ = ["Window", "plan_windows", "is_sweep_due", "fetch_window"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,12 @@ def plan_windows(
         windows.append(Window(start, stop))
         start = stop
     return windows
+
+
+def is_sweep_due(swept_ts: float | None, stop_ts: float, sweep_interval: timedelta) -> bool:
+    """Whether a poll stopping at ``stop_ts`` re-reads the full overlap: the first poll (nothing
+    swept yet), then whenever ``sweep_interval`` has passed since the last sweep's stop."""
+    return swept_ts is None or stop_ts - swept_ts >= sweep_interval.total_seconds()
 
 
 async def fetch_window(client: ConductorClient, app_token: str, window: Window) -> list[Uplink]:

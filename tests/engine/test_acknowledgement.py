@@ -27,7 +27,8 @@ ACK = {"type": "struct", "fields": [{"name": "marker", "type": "u8"}, {"name": "
 
 def make_engine(server: SimulatorServer, clock: ManualClock, tmp: Path, rules: str) -> Engine:
     config = EngineConfig.model_validate({
-        "app_tokens": {"plant": {"token": TOKEN, "decoder": "env", "ports": {7: "ack"}, "poll_interval": "5s", "overlap": "30s"}},
+        "app_tokens": {"plant": {"token": TOKEN, "decoder": "env", "ports": {7: "ack"}, "poll_interval": "5s", "overlap": "30s",
+                            "sweep_interval": "10s"}},
         "decoders": {"env": DECODER, "ack": ACK},
     })
     toolkit = Toolkit.create(config, entry_points=False)
