@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .conductor.addresses import is_app_token, node_type
-from .durations import Duration
+from .durations import Duration, format_duration
 from .errors import ConfigError, RuleError
 from .rules.diagnostics import problems_from_validation
 from .rules.source import load_yaml
@@ -120,7 +120,8 @@ class AppTokenConfig(_Strict):
     poll_interval: Duration = timedelta(seconds=10)
     #: How late Conductor may ingest an uplink: every uplink up to ``overlap`` late is still seen.
     overlap: Duration = timedelta(minutes=2)
-    #: What every poll re-reads before the previous one's stop (ordinary ingest delay)...
+    #: What every poll re-reads before the previous one's stop (ordinary ingest delay; default
+    #: 10 s, or ``overlap`` when that is shorter)...
     recent_overlap: Duration = timedelta(seconds=10)
     #: ...and how often a poll re-reads the whole ``overlap`` instead (0: every poll does).
     sweep_interval: Duration = timedelta(minutes=1)
@@ -129,13 +130,16 @@ class AppTokenConfig(_Strict):
     def _windows(self) -> AppTokenConfig:
         if self.poll_interval <= timedelta(0):
             raise ValueError("poll_interval must be positive, e.g. 10s")
-        if self.recent_overlap > self.overlap:
-            raise ValueError(
-                f"recent_overlap ({self.recent_overlap}) cannot exceed overlap ({self.overlap}): every poll re-reads "
-                "recent_overlap, a sweep re-reads the whole overlap; lower recent_overlap or raise overlap"
-            )
         if self.recent_overlap < timedelta(0) or self.sweep_interval < timedelta(0):
             raise ValueError("recent_overlap and sweep_interval cannot be negative")
+        if self.recent_overlap > self.overlap:
+            if "recent_overlap" not in self.model_fields_set:
+                return self.model_copy(update={"recent_overlap": self.overlap})
+            raise ValueError(
+                f"recent_overlap ({format_duration(self.recent_overlap)}) cannot exceed overlap "
+                f"({format_duration(self.overlap)}): every poll re-reads recent_overlap, a sweep re-reads the whole "
+                "overlap; lower recent_overlap or raise overlap"
+            )
         return self
 
     @field_validator("token")

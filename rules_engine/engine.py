@@ -42,6 +42,8 @@ __all__ = ["Engine", "EngineSettings", "TokenHealth"]
 
 log = logging.getLogger("rules_engine.engine")
 
+DISPATCH_ROUND = 500
+
 
 @dataclass(frozen=True)
 class EngineSettings:
@@ -157,7 +159,8 @@ class Engine:
         started = time.perf_counter()
         new = 0
         latest_stop = self.conductor.latest_stop()
-        sweep = is_sweep_due(health.swept_ts, latest_stop.timestamp(), token_config.sweep_interval)
+        sweep = (token_config.recent_overlap >= token_config.overlap  # every poll reads the full overlap anyway
+                 or is_sweep_due(health.swept_ts, latest_stop.timestamp(), token_config.sweep_interval))
         # A sweep starts from where the previous sweep stopped (minus the full overlap), so late
         # ingest anywhere since then is read; other polls from the cursor minus recent_overlap.
         start_ts = (health.swept_ts if sweep and health.swept_ts is not None else health.cursor_ts)
@@ -334,12 +337,12 @@ class Engine:
     async def dispatch(self) -> int:
         """Drain what is due in the outbox. Serialised: two callers never send the same intent."""
         async with self._dispatch_lock:
-            await self.dispatcher.reconcile()
             handled = 0
-            while not self.dispatcher.stopping:
-                batch = await self.dispatcher.run_once()
-                handled += batch
-                if batch == 0:
+            while True:  # in-doubt intents are reconciled at least every DISPATCH_ROUND intents
+                await self.dispatcher.reconcile()
+                sent = await self.dispatcher.drain(cap=DISPATCH_ROUND)
+                handled += sent
+                if sent < DISPATCH_ROUND or self.dispatcher.stopping:
                     break
             self._refresh_outbox_gauge()
             return handled

@@ -102,6 +102,7 @@ class EngineScheduler:
 
     def wake_dispatcher(self) -> None:
         self._dispatch_wanted.set()
+        self.engine.dispatcher.notify()  # a drain already running takes the new intents too
 
     async def _dispatch_loop(self) -> None:
         """Drain the outbox whenever something was written, and at least every tick (retries)."""

@@ -93,6 +93,11 @@ class Dispatcher:
         self.on_result = on_result or (lambda *_: None)
         #: Set when the daemon stops: sends not yet started stay pending in the outbox.
         self.stopping = False
+        self._written = asyncio.Event()
+
+    def notify(self) -> None:
+        """New intents were committed: a running :meth:`drain` with a free slot picks them up now."""
+        self._written.set()
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -101,21 +106,54 @@ class Dispatcher:
         with self.ledger.transaction() as conn:
             set_intent_status(conn, key, status, self._now(), **kwargs)
 
+    async def drain(self, cap: int | None = None) -> int:
+        """Send everything due, keeping up to ``policy.concurrency`` sends in flight and starting
+        the next one as soon as one finishes: an intent committed meanwhile waits for a free slot,
+        never for a whole batch, and a slow webhook never holds up a downlink. Returns how many
+        intents were handled, when nothing is due and nothing is in flight (or after ``cap``).
+        Once ``stopping`` is set, nothing new starts; sends already started finish."""
+        running: dict[asyncio.Future[Any], str] = {}
+        handled = 0
+        written: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                room = self.policy.concurrency - len(running)
+                if cap is not None:
+                    room = min(room, cap - handled - len(running))
+                if room > 0 and not self.stopping:
+                    # A task not yet started has not marked its intent in flight: skip it here.
+                    starting = set(running.values())
+                    for row in due_intents(self.ledger.conn, self._now(), room + len(starting)):
+                        if row.key not in starting and room > 0:
+                            running[asyncio.create_task(self._send(row))] = row.key
+                            room -= 1
+                if not running:
+                    return handled
+                self._written.clear()
+                waiting = set(running)
+                if room > 0 and not self.stopping:  # a slot is free: an intent written meanwhile may take it
+                    written = asyncio.ensure_future(self._written.wait())
+                    waiting.add(written)
+                finished, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if written is not None:
+                    written.cancel()
+                    written = None
+                for task in finished:
+                    if task in running:
+                        del running[task]
+                        handled += 1
+                        task.result()
+        except asyncio.CancelledError:
+            if written is not None:
+                written.cancel()
+            for task in running:
+                task.cancel()  # each stays in flight and is reconciled at the next start
+            await asyncio.gather(*running, return_exceptions=True)
+            raise
+
     async def run_once(self, limit: int = 100) -> int:
-        """Send what is due now, up to ``policy.concurrency`` at a time (a slow webhook never
-        holds up a downlink); returns how many intents were handled."""
-        rows = due_intents(self.ledger.conn, self._now(), limit)
-        if not rows:
-            return 0
-        gate = asyncio.Semaphore(self.policy.concurrency)
-
-        async def send(row: OutboxRow) -> None:
-            async with gate:
-                if not self.stopping:
-                    await self._send(row)
-
-        await asyncio.gather(*(send(row) for row in rows))
-        return len(rows)
+        """Send at most ``limit`` due intents (see :meth:`drain`); returns how many were handled."""
+        return await self.drain(cap=limit)
 
     async def _send(self, row: OutboxRow) -> None:
         action = self.actions.get(row.action)

@@ -160,10 +160,32 @@ async def test_a_ledger_from_before_sweeps_starts_with_one(rig: Rig) -> None:
         await _close(again)
 
 
+def test_the_default_recent_overlap_never_exceeds_a_short_overlap() -> None:
+    raw = {"app_tokens": {"plant": {"token": TOKEN, "decoder": "env", "overlap": "5s"}}, "decoders": {"env": DECODER}}
+    token = EngineConfig.model_validate(raw).app_tokens["plant"]
+    assert token.recent_overlap == timedelta(seconds=5)  # a config written before recent_overlap existed still loads
+    default = EngineConfig.model_validate({**raw, "app_tokens": {"plant": {"token": TOKEN, "decoder": "env"}}})
+    assert default.app_tokens["plant"].recent_overlap == timedelta(seconds=10)
+
+
+async def test_with_a_short_overlap_every_poll_is_a_sweep(rig: Rig) -> None:
+    engine, log = _engine(rig, poll_interval="10s", overlap="8s")  # recent_overlap defaults to 8 s too
+    try:
+        await engine.poll("plant")
+        for _ in range(3):
+            rig.clock.advance(10)
+            await engine.poll("plant")
+            assert engine.tokens["plant"].swept_ts == engine.tokens["plant"].cursor_ts  # safe now keeps up
+        assert log.seconds()[1:] == [18.0, 18.0, 18.0]
+        assert engine.metrics.sweeps.labels("plant")._value.get() == 4
+    finally:
+        await _close(engine)
+
+
 @pytest.mark.parametrize(
     ("token", "message"),
     [
-        ({"overlap": "30s", "recent_overlap": "1m"}, "recent_overlap (0:01:00) cannot exceed overlap (0:00:30)"),
+        ({"overlap": "30s", "recent_overlap": "1m"}, "recent_overlap (1m) cannot exceed overlap (30s)"),
         ({"poll_interval": "0s"}, "poll_interval must be positive"),
     ],
 )
