@@ -25,6 +25,7 @@ from .models import (
     UplinkPage,
 )
 from .timefmt import parse_time
+from .trusted import trusted
 
 __all__ = [
     "parse_uplink",
@@ -55,12 +56,16 @@ def expect_list(body: Any, url: str, what: str) -> list[Any]:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:
+        return value
     if value is None or isinstance(value, (dict, list)):
         return None
     return str(value)
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -76,7 +81,14 @@ def _epoch_ms(value: Any) -> datetime | None:
     number = _int(value)
     if number is None:
         return None
-    return datetime.fromtimestamp(number / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(number / 1000, timezone.utc)  # positional: a keyword costs ~1 µs more
+
+
+def _uplink_time(text: str) -> datetime:
+    """``parse_time`` with a fast path for the form Conductor sends (no zone, milliseconds)."""
+    if len(text) == 23 and text[19] == "." and text[20:].isdigit():
+        return datetime.fromisoformat(text + "+00:00")
+    return parse_time(text)
 
 
 def _props(container: Any) -> dict[str, str]:
@@ -93,22 +105,22 @@ def _signal(raw: Any) -> SymphonySignal | LTESignal | None:
     if not isinstance(raw, dict) or not raw:
         return None
     if "cellRsrp" in raw or "cellId" in raw or "imei" in raw or "LTE" in str(raw.get("@type", "")):
-        return LTESignal.model_construct(
-            kind="lte",
-            cell_id=_int(raw.get("cellId")),
-            cell_tac=_int(raw.get("cellTac")),
-            cell_rsrp=_int(raw.get("cellRsrp")),
-            cell_rsrq=_int(raw.get("cellRsrq")),
-            imei=_text(raw.get("imei")),
-        )
-    return SymphonySignal.model_construct(
-        kind="symphony",
-        sf=_int(raw.get("sf")),
-        snr=_int(raw.get("snr")),
-        rssi=_int(raw.get("rssi")),
-        frequency=_int(raw.get("frequency")),
-        channel_number=_int(raw.get("channelNumber")),
-    )
+        return trusted(LTESignal, {
+            "kind": "lte",
+            "cell_id": _int(raw.get("cellId")),
+            "cell_tac": _int(raw.get("cellTac")),
+            "cell_rsrp": _int(raw.get("cellRsrp")),
+            "cell_rsrq": _int(raw.get("cellRsrq")),
+            "imei": _text(raw.get("imei")),
+        })
+    return trusted(SymphonySignal, {
+        "kind": "symphony",
+        "sf": _int(raw.get("sf")),
+        "snr": _int(raw.get("snr")),
+        "rssi": _int(raw.get("rssi")),
+        "frequency": _int(raw.get("frequency")),
+        "channel_number": _int(raw.get("channelNumber")),
+    })
 
 
 def parse_uplink(raw: Any, url: str) -> Uplink:
@@ -126,7 +138,7 @@ def parse_uplink(raw: Any, url: str) -> Uplink:
         raise ProtocolError(f"uplink {uuid} has no 'value.module'", url)
     time_text = raw.get("time") or value.get("startReceiveTime")
     try:
-        time = parse_time(str(time_text)) if time_text else None
+        time = _uplink_time(str(time_text)) if time_text else None
     except ValueError:
         time = None
     if time is None:
@@ -142,21 +154,21 @@ def parse_uplink(raw: Any, url: str) -> Uplink:
     metadata = raw.get("metadata")
     props = metadata.get("props") if isinstance(metadata, dict) else None
     props = props if isinstance(props, dict) else {}
-    return Uplink.model_construct(
-        uuid=uuid,
-        time=time,
-        module=module,
-        gateway=_text(value.get("gateway")),
-        port=port,
-        payload=payload,
-        app_token=_text(props.get("app_tok")),
-        network_token=_text(props.get("net_tok")),
-        account_id=_text(props.get("acctId")),
-        link_address=_text(value.get("linkAddress")),
-        signal=_signal(value.get("avgSignalMetadata")),
-        ingest_time=_epoch_ms(props.get("t_ingest")),
-        write_time=_epoch_ms(props.get("t_write")),
-    )
+    return trusted(Uplink, {
+        "uuid": uuid,
+        "time": time,
+        "module": module,
+        "gateway": _text(value.get("gateway")),
+        "port": port,
+        "payload": payload,
+        "app_token": _text(props.get("app_tok")),
+        "network_token": _text(props.get("net_tok")),
+        "account_id": _text(props.get("acctId")),
+        "link_address": _text(value.get("linkAddress")),
+        "signal": _signal(value.get("avgSignalMetadata")),
+        "ingest_time": _epoch_ms(props.get("t_ingest")),
+        "write_time": _epoch_ms(props.get("t_write")),
+    })
 
 
 def parse_uplink_page(body: Any, url: str) -> UplinkPage:

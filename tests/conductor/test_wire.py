@@ -131,3 +131,28 @@ def test_issued_command_and_status() -> None:
     assert status.pending and not status.succeeded and not status.failed
     assert _wire.parse_status({"status": "Acknowledged"}, URL, "x").succeeded
     assert _wire.parse_status({"status": "Expired"}, URL, "x").failed
+
+
+@pytest.mark.parametrize("example", ["E1", "E2", "E3", "E4"])
+def test_parsed_uplink_is_the_model_pydantic_would_validate(example: str) -> None:
+    """Uplinks are built without validation (``trusted``); they must be indistinguishable from validated ones."""
+    from rules_engine.conductor import Uplink
+
+    uplink = _wire.parse_uplink(EXAMPLES[example], URL)
+    validated = Uplink.model_validate(uplink.model_dump())
+    assert uplink == validated
+    assert uplink.model_dump() == validated.model_dump()
+    assert uplink.model_fields_set == set(Uplink.model_fields)
+    assert uplink.time.tzinfo is timezone.utc
+    assert uplink.model_copy(update={"port": 99}).port == 99
+    with pytest.raises(Exception):
+        uplink.port = 1  # type: ignore[misc]  # still frozen
+
+
+@pytest.mark.parametrize("text", ["2024-03-11T14:02:17.512", "2024-03-11T14:02:17.5", "2024-03-11T14:02:17Z",
+                                  "2024-03-11T14:02:17.512345678", "2024-03-11T16:02:17.512+02:00"])
+def test_uplink_time_fast_path_agrees_with_parse_time(text: str) -> None:
+    from rules_engine.conductor.timefmt import parse_time
+
+    assert _wire._uplink_time(text) == parse_time(text)
+    assert _wire._uplink_time(text).tzinfo is timezone.utc
