@@ -20,6 +20,7 @@ import httpx
 from .actions import ExecutionContext
 from .clock import Clock
 from .conductor import ConductorClient
+from .conductor.trusted import trusted
 from .config import EngineConfig
 from .errors import ConductorError, RequestRejectedError
 from .ledger.records import get_cursor, record_poll_error
@@ -204,7 +205,7 @@ class Engine:
                 items.append(item)
                 for send_event in self.acks.observe(conn, item, waiting):
                     firings.extend(self._send_finished(send_event))
-                firings.extend(self.matcher.match(UplinkEvent(item=item), self.state).firings)
+                firings.extend(self.matcher.match(trusted(UplinkEvent, {"kind": "uplink", "item": item}), self.state).firings)
                 self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
             write_uplinks(conn, items, now)
             write_firings(conn, firings, now)

@@ -8,28 +8,38 @@ from typing import Any
 from ..models import DecodedUplink, Event
 from ..state import DeviceRecord, StateStore
 
-__all__ = ["build_context", "uplink_fields", "device_fields", "epoch"]
+__all__ = ["build_context", "uplink_fields", "device_fields", "signal_fields", "epoch"]
 
 
 def epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
+def signal_fields(signal: Any) -> dict[str, Any] | None:
+    """``signal.model_dump(exclude={"kind"})``: its fields are plain ints and strings."""
+    if signal is None:
+        return None
+    fields = dict(signal.__dict__)
+    del fields["kind"]
+    return fields
+
+
 def uplink_fields(item: DecodedUplink) -> dict[str, Any]:
     uplink = item.uplink
+    time, payload = uplink.time, uplink.payload
     return {
         "uuid": uplink.uuid,
-        "time": uplink.time.isoformat(),
-        "timestamp": uplink.time.timestamp(),
+        "time": time.isoformat(),
+        "timestamp": time.timestamp(),
         "module": uplink.module,
         "gateway": uplink.gateway,
         "port": uplink.port,
-        "payload_hex": uplink.payload_hex,
-        "size": len(uplink.payload),
+        "payload_hex": payload.hex().upper(),
+        "size": len(payload),
         "app_token": uplink.app_token,
         "app_token_alias": item.app_token_alias,
         "network_token": uplink.network_token,
-        "signal": uplink.signal.model_dump(exclude={"kind"}) if uplink.signal is not None else None,
+        "signal": signal_fields(uplink.signal),
         "decoder": item.decoder,
         "decode_error": item.decode_error,
     }

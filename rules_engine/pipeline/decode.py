@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from ..conductor.trusted import trusted
 from ..config import EngineConfig
 from ..models import DecodedUplink, Uplink
 
@@ -48,4 +49,5 @@ class Decoding:
         decoded, error = self.run(name, uplink.payload)
         if error:
             log.info("decode failed", extra={"uplink_uuid": uplink.uuid, "decoder": name, "error": error})
-        return DecodedUplink(uplink=uplink, app_token_alias=alias, decoder=name, decoded=decoded, decode_error=error)
+        return trusted(DecodedUplink, {"uplink": uplink, "app_token_alias": alias, "decoder": name, "decoded": decoded,
+                                       "decode_error": error})

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..acks.spec import seq_hex
 from ..actions import lookup
-from ..models import Evaluation, Event, Firing, Intent
+from ..models import Evaluation, Event, Firing, Intent, Uplink
 from ..rules.compiled import CompiledRule
 from ..rules.index import RuleIndex
 from ..state import StateStore
@@ -26,6 +26,12 @@ log = logging.getLogger("rules_engine.match")
 
 def intent_key(rule_id: str, event_id: str, index: int) -> str:
     return f"{rule_id}|{event_id}|{index}"
+
+
+def _named_keys(uplink: Uplink) -> dict[str, str]:
+    """The named modifier keys of an uplink event (what :class:`NamedKey` reads from its context)."""
+    return {"rule": "", "module": str(uplink.module or ""), "gateway": str(uplink.gateway or ""),
+            "app_token": str(uplink.app_token or "")}
 
 
 @dataclass
@@ -49,24 +55,29 @@ class Matcher:
         evaluations: list[Evaluation] = []
         base_context: dict[str, Any] | None = None
         now = event.time.timestamp()
+        uplink = event.item.uplink if event.kind == "uplink" else None
+        named = None if uplink is None else _named_keys(uplink)
         for rule in self.index.candidates(event):
-            if not rule.accepts(event):
+            # the index already applied the AppToken and port filters of an uplink rule
+            if (uplink is None or rule.filters_beyond_index) and not rule.accepts(event):
                 continue
-            if rule.spec.decoder is not None and event.kind == "uplink" and self.redecode is not None:
+            if rule.spec.decoder is not None and uplink is not None and self.redecode is not None:
                 context = build_context(event, store, self.redecode(rule, event))
             else:
                 if base_context is None:
                     base_context = build_context(event, store)
                 context = base_context
-            context["rule"] = {"id": rule.id}
+            context["rule"] = rule.context_entry
             try:
                 value = rule.condition(context)
             except Exception as exc:  # a plugin operator that raises must not stop the engine
                 log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
                 value, error = False, f"condition raised {type(exc).__name__}: {exc}"
             else:
+                if (value is False or value is None) and not rule.stateful_when_false and not trace_all:
+                    continue  # the common case, and nothing to record
                 error = None
-            fired, reason = apply_modifiers(rule, context, value, now, store)
+            fired, reason = apply_modifiers(rule, context, value, now, store, named)
             if error:
                 reason = error
             if not fired and not trace_all:
