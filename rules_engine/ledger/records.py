@@ -60,12 +60,20 @@ class OutboxRow:
     created_at: float
 
 
-def known_uuids(conn: sqlite3.Connection, uuids: list[str]) -> set[str]:
+def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) -> set[str]:
+    """The uuids among ``(ts, uuid)`` pairs that the ledger already holds (an uplink's identity
+    is its uuid at its time, as Conductor addresses it)."""
+    wanted: dict[float, set[str]] = {}
+    for ts, uuid in uplinks:
+        wanted.setdefault(ts, set()).add(uuid)
     found: set[str] = set()
-    for start in range(0, len(uuids), _CHUNK):
-        chunk = uuids[start : start + _CHUNK]
+    times = list(wanted)
+    for start in range(0, len(times), _CHUNK):
+        chunk = times[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        found.update(row[0] for row in conn.execute(f"SELECT uuid FROM uplinks WHERE uuid IN ({marks})", chunk))
+        for ts, uuid in conn.execute(f"SELECT ts, uuid FROM uplinks WHERE ts IN ({marks})", chunk):
+            if uuid in wanted[ts]:
+                found.add(uuid)
     return found
 
 

@@ -11,10 +11,14 @@ __all__ = ["drop_known"]
 
 
 def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink]) -> list[Uplink]:
-    """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree)."""
+    """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree); an uplink
+    listed twice in ``uplinks`` counts once."""
     if not uplinks:
         return []
-    known = known_uuids(conn, [uplink.uuid for uplink in uplinks])
-    fresh = [uplink for uplink in uplinks if uplink.uuid not in known]
+    unique: dict[str, Uplink] = {}
+    for uplink in uplinks:
+        unique.setdefault(uplink.uuid, uplink)
+    known = known_uuids(conn, [(uplink.time.timestamp(), uuid) for uuid, uplink in unique.items()])
+    fresh = [uplink for uuid, uplink in unique.items() if uuid not in known]
     fresh.sort(key=lambda uplink: (uplink.time, uplink.uuid))
     return fresh
