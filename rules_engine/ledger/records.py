@@ -77,15 +77,16 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
     return found
 
 
-def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], fields: Iterable[dict[str, Any]], now: float) -> None:
+    """``fields``: each item's ``context["uplink"]`` (pipeline/context.py), already computed for the matcher."""
     rows = []
-    for item in items:
-        uplink = item.uplink
+    dumps = json.dumps
+    for item, uplink in zip(items, fields):
+        decoded, signal = item.decoded, uplink["signal"]
         rows.append((
-            uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, uplink.time.timestamp(),
-            uplink.time.isoformat(), uplink.payload_hex, item.decoder,
-            json.dumps(item.decoded, default=str) if item.decoded else None, item.decode_error,
-            uplink.signal.model_dump_json() if uplink.signal is not None else None, now,
+            uplink["uuid"], uplink["app_token"] or "", uplink["module"], uplink["gateway"], uplink["port"], uplink["timestamp"],
+            uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded, default=str) if decoded else None,
+            item.decode_error, item.uplink.signal.model_dump_json() if signal is not None else None, now,
         ))
     conn.executemany(
         "INSERT OR IGNORE INTO uplinks (uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, "

@@ -58,16 +58,20 @@ def device_fields(record: DeviceRecord | None, module: str | None) -> dict[str, 
     }
 
 
-def build_context(event: Event, store: StateStore, decoded: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_context(event: Event, store: StateStore, decoded: dict[str, Any] | None = None,
+                  uplink: dict[str, Any] | None = None) -> dict[str, Any]:
     """The context of one event. For an uplink, ``device`` is the device as it was *before*
-    this uplink (so ``now - device.last_seen`` is the gap since the previous one)."""
-    context: dict[str, Any] = {"now": event.time.timestamp(), "state": store.global_state()}
+    this uplink (so ``now - device.last_seen`` is the gap since the previous one); ``uplink``:
+    its :func:`uplink_fields`, when the caller already has them."""
     if event.kind == "uplink":
         item = event.item
-        context["uplink"] = uplink_fields(item)
+        fields = uplink if uplink is not None else uplink_fields(item)
+        context: dict[str, Any] = {"now": fields["timestamp"], "state": store.global_state(), "uplink": fields}
         context["decoded"] = item.decoded if decoded is None else decoded
         context["device"] = device_fields(store.device(item.uplink.module), item.uplink.module)
-    elif event.kind == "silence":
+        return context
+    context = {"now": event.time.timestamp(), "state": store.global_state()}
+    if event.kind == "silence":
         device = device_fields(store.device(event.module), event.module)
         device.update({"app_token": event.app_token or device["app_token"], "gateway": event.gateway or device["last_gateway"]})
         context["device"] = device

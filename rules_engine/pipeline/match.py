@@ -34,6 +34,19 @@ def _named_keys(uplink: Uplink) -> dict[str, str]:
             "app_token": str(uplink.app_token or "")}
 
 
+def _no_state_to_change(rule: CompiledRule, store: StateStore, named: dict[str, str] | None, context: dict[str, Any]) -> bool:
+    """For a false condition: whether the rule's ``for`` and ``edge`` keep no state for this
+    event's key (then ``apply_modifiers`` would change nothing: a false ``for`` deletes its state,
+    an ``edge`` re-arms, and an armed edge keeps none)."""
+    peek = store.peek_rule_state
+    for kind in rule.stateful_kinds:
+        name = rule.key_names.get(kind) if named is not None else None
+        key = named[name] if name is not None else rule.keys[kind](context)  # type: ignore[index]
+        if peek(rule.id, kind, key) is not None:
+            return False
+    return True
+
+
 @dataclass
 class MatchResult:
     firings: list[Firing]
@@ -50,7 +63,9 @@ class Matcher:
         self.index = index
         self.redecode = redecode
 
-    def match(self, event: Event, store: StateStore, *, trace_all: bool = False) -> MatchResult:
+    def match(self, event: Event, store: StateStore, *, trace_all: bool = False,
+              uplink_fields: dict[str, Any] | None = None) -> MatchResult:
+        """``uplink_fields``: the event's ``context["uplink"]`` when the caller already built it."""
         firings: list[Firing] = []
         evaluations: list[Evaluation] = []
         base_context: dict[str, Any] | None = None
@@ -61,11 +76,11 @@ class Matcher:
             # the index already applied the AppToken and port filters of an uplink rule
             if (uplink is None or rule.filters_beyond_index) and not rule.accepts(event):
                 continue
-            if rule.spec.decoder is not None and uplink is not None and self.redecode is not None:
-                context = build_context(event, store, self.redecode(rule, event))
+            if rule.own_decoder and uplink is not None and self.redecode is not None:
+                context = build_context(event, store, self.redecode(rule, event), uplink_fields)
             else:
                 if base_context is None:
-                    base_context = build_context(event, store)
+                    base_context = build_context(event, store, None, uplink_fields)
                 context = base_context
             context["rule"] = rule.context_entry
             try:
@@ -74,8 +89,9 @@ class Matcher:
                 log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
                 value, error = False, f"condition raised {type(exc).__name__}: {exc}"
             else:
-                if (value is False or value is None) and not rule.stateful_when_false and not trace_all:
-                    continue  # the common case, and nothing to record
+                if not trace_all and (value is False or value is None or not truthy(value)) and (
+                        not rule.stateful_when_false or _no_state_to_change(rule, store, named, context)):
+                    continue  # the common case: false, and no modifier state to reset
                 error = None
             fired, reason = apply_modifiers(rule, context, value, now, store, named)
             if error:
