@@ -6,7 +6,7 @@ Every function raises :class:`ProtocolError` naming the URL, never ``KeyError``/
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ProtocolError
 from .models import (
@@ -30,6 +30,8 @@ from .trusted import trusted
 __all__ = [
     "parse_uplink",
     "parse_uplink_page",
+    "uplink_identity",
+    "KnownFilter",
     "parse_account",
     "parse_app_token",
     "parse_network_token",
@@ -171,8 +173,29 @@ def parse_uplink(raw: Any, url: str) -> Uplink:
     })
 
 
-def parse_uplink_page(body: Any, url: str) -> UplinkPage:
-    """An ``/events`` page envelope (§3.4): ``results``, ``moreRecordsExist``, ``nextPageId``."""
+def uplink_identity(raw: Any) -> tuple[float, str] | None:
+    """``(ts, uuid)`` of one raw result, read as :func:`parse_uplink` reads them, without parsing
+    the rest; ``None`` when either is unreadable (parsing will then say why)."""
+    if not isinstance(raw, dict):
+        return None
+    uuid, value = raw.get("uuid"), raw.get("value")
+    if not isinstance(uuid, str) or not uuid:
+        return None
+    time_text = raw.get("time") or (value.get("startReceiveTime") if isinstance(value, dict) else None)
+    try:
+        return (_uplink_time(str(time_text)).timestamp(), uuid) if time_text else None
+    except ValueError:
+        return None
+
+
+KnownFilter = Callable[[list[tuple[float, str]]], set[str]]
+
+
+def parse_uplink_page(body: Any, url: str, *, known: KnownFilter | None = None) -> UplinkPage:
+    """An ``/events`` page envelope (§3.4): ``results``, ``moreRecordsExist``, ``nextPageId``.
+
+    ``known(identities) -> uuids`` (the ledger's dedupe): results it names are dropped before
+    they are parsed (an overlapping poll reads most uplinks again) and counted in ``skipped``."""
     page = expect_object(body, url, "an uplink page")
     results = page.get("results")
     if not isinstance(results, list):
@@ -183,8 +206,15 @@ def parse_uplink_page(body: Any, url: str) -> UplinkPage:
     more = bool(page.get("moreRecordsExist")) and bool(next_page_id)
     if page.get("moreRecordsExist") and not next_page_id:
         raise ProtocolError("page says 'moreRecordsExist' but gives no 'nextPageId'", url)
+    skipped = 0
+    if known is not None and results:
+        identities = [uplink_identity(item) for item in results]
+        seen = known([identity for identity in identities if identity is not None])
+        if seen:
+            kept = [item for item, identity in zip(results, identities) if identity is None or identity[1] not in seen]
+            skipped, results = len(results) - len(kept), kept
     uplinks = tuple(parse_uplink(item, url) for item in results)
-    return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None)
+    return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None, skipped=skipped)
 
 
 def parse_account(body: Any, url: str) -> Account:

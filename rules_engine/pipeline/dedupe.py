@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from ..conductor import Uplink
+from ..conductor._wire import KnownFilter
 from ..ledger.records import known_uuids
 
-__all__ = ["drop_known"]
+__all__ = ["drop_known", "known_filter"]
 
 
 def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink]) -> list[Uplink]:
@@ -22,3 +23,9 @@ def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink]) -> list[Uplink]:
     fresh = [uplink for uuid, uplink in unique.items() if uuid not in known]
     fresh.sort(key=lambda uplink: (uplink.time, uplink.uuid))
     return fresh
+
+
+def known_filter(conn: sqlite3.Connection) -> KnownFilter:
+    """For ``parse_uplink_page(..., known=)``: results the ledger already holds are dropped before
+    they are parsed. :func:`drop_known` still runs inside the cycle's transaction."""
+    return lambda identities: known_uuids(conn, identities)
