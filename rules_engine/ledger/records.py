@@ -35,6 +35,7 @@ __all__ = [
 
 PENDING, IN_FLIGHT, DONE, FAILED, APPLIED = "pending", "in_flight", "done", "failed", "applied"
 _CHUNK = 500
+_DECODED_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) builds one of these per call
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,12 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
 def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], fields: Iterable[dict[str, Any]], now: float) -> None:
     """``fields``: each item's ``context["uplink"]`` (pipeline/context.py), already computed for the matcher."""
     rows = []
-    dumps = json.dumps
+    dumps = _DECODED_JSON.encode
     for item, uplink in zip(items, fields):
         decoded, signal = item.decoded, uplink["signal"]
         rows.append((
             uplink["uuid"], uplink["app_token"] or "", uplink["module"], uplink["gateway"], uplink["port"], uplink["timestamp"],
-            uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded, default=str) if decoded else None,
+            uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded) if decoded else None,
             item.decode_error, item.uplink.signal.model_dump_json() if signal is not None else None, now,
         ))
     conn.executemany(

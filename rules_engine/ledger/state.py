@@ -89,7 +89,8 @@ class LedgerState:
         return dict(found) if found is not None else None
 
     def peek_rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
-        return self._partition(rule_id, kind).get(key)
+        part = self._rules.get((rule_id, kind))
+        return (part if part is not None else self._partition(rule_id, kind)).get(key)
 
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         part = self._partition(rule_id, kind)
@@ -143,7 +144,7 @@ class LedgerState:
                 record = self._devices[module]
                 assert record is not None
                 rows.append((module, record.app_token, record.last_seen.timestamp() if record.last_seen else None,
-                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True)))
+                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True) if record.state else "{}"))
             self.conn.executemany(
                 "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (module) DO UPDATE SET app_token = excluded.app_token, last_seen = excluded.last_seen, "

@@ -34,19 +34,6 @@ def _named_keys(uplink: Uplink) -> dict[str, str]:
             "app_token": str(uplink.app_token or "")}
 
 
-def _no_state_to_change(rule: CompiledRule, store: StateStore, named: dict[str, str] | None, context: dict[str, Any]) -> bool:
-    """For a false condition: whether the rule's ``for`` and ``edge`` keep no state for this
-    event's key (then ``apply_modifiers`` would change nothing: a false ``for`` deletes its state,
-    an ``edge`` re-arms, and an armed edge keeps none)."""
-    peek = store.peek_rule_state
-    for kind in rule.stateful_kinds:
-        name = rule.key_names.get(kind) if named is not None else None
-        key = named[name] if name is not None else rule.keys[kind](context)  # type: ignore[index]
-        if peek(rule.id, kind, key) is not None:
-            return False
-    return True
-
-
 @dataclass
 class MatchResult:
     firings: list[Firing]
@@ -72,6 +59,7 @@ class Matcher:
         now = event.time.timestamp()
         uplink = event.item.uplink if event.kind == "uplink" else None
         named = None if uplink is None else _named_keys(uplink)
+        peek = store.peek_rule_state
         for rule in self.index.candidates(event):
             # the index already applied the AppToken and port filters of an uplink rule
             if (uplink is None or rule.filters_beyond_index) and not rule.accepts(event):
@@ -89,9 +77,15 @@ class Matcher:
                 log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
                 value, error = False, f"condition raised {type(exc).__name__}: {exc}"
             else:
-                if not trace_all and (value is False or value is None or not truthy(value)) and (
-                        not rule.stateful_when_false or _no_state_to_change(rule, store, named, context)):
-                    continue  # the common case: false, and no modifier state to reset
+                if not trace_all and (value is False or value is None or not truthy(value)):
+                    # The common case. A false condition changes modifier state only where a `for`
+                    # holds a count (reset) or an `edge` is disarmed (re-arm): none kept, nothing to do.
+                    for kind, name in rule.false_state_slots:
+                        key = named[name] if name is not None and named is not None else rule.keys[kind](context)
+                        if peek(rule.id, kind, key) is not None:
+                            break
+                    else:
+                        continue
                 error = None
             fired, reason = apply_modifiers(rule, context, value, now, store, named)
             if error:

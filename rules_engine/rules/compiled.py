@@ -80,8 +80,8 @@ class CompiledRule:
     key_names: dict[str, str] = field(default_factory=dict)
     #: ``context["rule"]`` while this rule is evaluated.
     context_entry: dict[str, Any] = field(default_factory=dict)
-    #: The modifiers among ``for`` and ``edge`` this rule has (their state changes while the condition is false).
-    stateful_kinds: tuple[str, ...] = ()
+    #: ``(modifier, key name or None)`` of its ``for`` and ``edge``: the state a false condition may change.
+    false_state_slots: tuple[tuple[str, str | None], ...] = ()
     #: Whether the rule names its own decoder.
     own_decoder: bool = False
     #: Filters the rule index does not apply (module, gateway): ``accepts`` must still run for uplinks.
@@ -93,8 +93,8 @@ class CompiledRule:
         object.__setattr__(self, "stateful_when_false", self.spec.hold is not None or self.spec.edge is not None)
         object.__setattr__(self, "key_names", {kind: f.name for kind, f in self.keys.items() if isinstance(f, NamedKey)})
         object.__setattr__(self, "context_entry", {"id": self.spec.id})
-        object.__setattr__(self, "stateful_kinds", tuple(kind for kind, spec in (("for", self.spec.hold), ("edge", self.spec.edge))
-                                                         if spec is not None))
+        object.__setattr__(self, "false_state_slots", tuple(
+            (kind, self.key_names.get(kind)) for kind, spec in (("for", self.spec.hold), ("edge", self.spec.edge)) if spec is not None))
         object.__setattr__(self, "own_decoder", self.spec.decoder is not None)
         object.__setattr__(self, "filters_beyond_index", self.modules is not None or self.gateways is not None)
 
