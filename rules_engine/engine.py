@@ -20,7 +20,7 @@ import httpx
 from .actions import ExecutionContext
 from .clock import Clock
 from .conductor import ConductorClient
-from .conductor.trusted import trusted
+from .hotpath import gc_paused, trusted
 from .config import EngineConfig
 from .errors import ConductorError, RequestRejectedError
 from .ledger.records import get_cursor, record_poll_error
@@ -192,6 +192,10 @@ class Engine:
 
     def _process(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
         """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one transaction."""
+        with gc_paused():
+            return self._process_window(alias, uplinks, cursor_ts)
+
+    def _process_window(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
         health = self.tokens[alias]
         now = self.clock.now().timestamp()
         firings = []

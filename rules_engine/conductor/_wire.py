@@ -25,7 +25,7 @@ from .models import (
     UplinkPage,
 )
 from .timefmt import parse_time
-from .trusted import trusted
+from ..hotpath import gc_paused, trusted
 
 __all__ = [
     "parse_uplink",
@@ -213,7 +213,8 @@ def parse_uplink_page(body: Any, url: str, *, known: KnownFilter | None = None) 
         if seen:
             kept = [item for item, identity in zip(results, identities) if identity is None or identity[1] not in seen]
             skipped, results = len(results) - len(kept), kept
-    uplinks = tuple(parse_uplink(item, url) for item in results)
+    with gc_paused():
+        uplinks = tuple([parse_uplink(item, url) for item in results])
     return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None, skipped=skipped)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from ..conductor.trusted import trusted
+from ..hotpath import trusted
 from ..config import EngineConfig
 from ..models import DecodedUplink, Uplink
 
