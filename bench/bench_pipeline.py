@@ -10,7 +10,8 @@
 3. Memory: VmRSS after 100k and 1M uplinks through the in-process pipeline, in a fresh process.
 
 Targets print PASS/MISS, never fail. ``BENCH_QUICK=1``: ~1/10 scale. ``BENCH_PROFILE=1``: a cProfile
-of the warm pipeline. ``BENCH_KEEP_LOG=file``: keep the daemon's log.
+of the warm pipeline. ``BENCH_KEEP_LOG=file``: keep the daemon's log. ``BENCH_ONLY=1,3``: only
+those parts (``BENCH_ONLY=1``: the in-process throughput alone).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from rules_engine.pipeline.dispatch import DispatchPolicy
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 PROFILE = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+ONLY = {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
 SCALE = 10 if QUICK else 1
 
 THROUGHPUT_UPLINKS = 200_000 // SCALE
@@ -407,12 +409,16 @@ def main() -> None:
     try:
         print(f"mode: {'QUICK (BENCH_QUICK=1, ~1/10 scale)' if QUICK else 'full'}; {os.cpu_count()} CPUs; load average "
               f"{os.getloadavg()[0]:.2f} at the start (anything else running skews every number)")
-        print("\n--- 1. in-process pipeline throughput ---")
-        rate = bench_throughput()
-        print("\n--- 2. end to end over HTTP: the daemon against the simulator ---")
-        bench_e2e()
-        print("\n--- 3. memory, in-process pipeline ---")
-        bench_memory(rate)
+        rate = None
+        if not ONLY or "1" in ONLY:
+            print("\n--- 1. in-process pipeline throughput ---")
+            rate = bench_throughput()
+        if not ONLY or "2" in ONLY:
+            print("\n--- 2. end to end over HTTP: the daemon against the simulator ---")
+            bench_e2e()
+        if not ONLY or "3" in ONLY:
+            print("\n--- 3. memory, in-process pipeline ---")
+            bench_memory(rate or 5_000.0)  # without part 1, a rate to plan the run by
         print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
     finally:
         gc.unfreeze()

@@ -20,6 +20,7 @@ import httpx
 from .actions import ExecutionContext
 from .clock import Clock
 from .conductor import ConductorClient
+from .hotpath import gc_paused, trusted
 from .config import EngineConfig
 from .errors import ConductorError, RequestRejectedError
 from .ledger.records import get_cursor, record_poll_error, set_swept
@@ -27,6 +28,7 @@ from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
 from .models import ScheduleEvent, SendEvent, SilenceEvent, UplinkEvent
+from .pipeline.context import uplink_fields
 from .pipeline.dedupe import drop_known
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
@@ -221,23 +223,29 @@ class Engine:
 
     def _process(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
         """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one transaction."""
+        with gc_paused():
+            return self._process_window(alias, uplinks, cursor_ts)
+
+    def _process_window(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
         health = self.tokens[alias]
         now = self.clock.now().timestamp()
         firings = []
         with cycle(self.ledger, self.state) as conn:
             fresh = drop_known(conn, uplinks)
             waiting = self.acks.waiting(conn)
-            items = []
+            items, fields = [], []
             for uplink in fresh:
                 item = self.toolkit.decode(uplink)
                 if item.decode_error:
                     self.metrics.decode_errors.labels(item.decoder or "").inc()
                 items.append(item)
+                fields.append(context_fields := uplink_fields(item))
                 for send_event in self.acks.observe(conn, item, waiting):
                     firings.extend(self._send_finished(send_event))
-                firings.extend(self.matcher.match(UplinkEvent(item=item), self.state).firings)
+                event = trusted(UplinkEvent, {"kind": "uplink", "item": item})
+                firings.extend(self.matcher.match(event, self.state, uplink_fields=context_fields).firings)
                 self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
-            write_uplinks(conn, items, now)
+            write_uplinks(conn, items, now, fields)
             write_firings(conn, firings, now)
             advance_cursor(conn, health.token, alias, cursor_ts, now)
         if len(uplinks) > len(fresh):

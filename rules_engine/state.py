@@ -29,6 +29,9 @@ class StateStore(Protocol):
     def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
         """The state a modifier (``kind``: cooldown, edge, hold, throttle) keeps for ``key``."""
 
+    def peek_rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        """Like :meth:`rule_state`, without a copy: read it, never change it."""
+
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         """Replace (or with ``None`` delete) a modifier's state."""
 
@@ -63,6 +66,9 @@ class MemoryStateStore:
     def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
         found = self.rules.get((rule_id, kind, key))
         return copy.deepcopy(found) if found is not None else None
+
+    def peek_rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        return self.rules.get((rule_id, kind, key))
 
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         if value is None:

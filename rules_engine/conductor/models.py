@@ -90,12 +90,13 @@ class Uplink(_Frozen):
 
 
 class UplinkPage(_Frozen):
-    """One page of an uplink query."""
+    """One page of an uplink query. ``skipped``: results dropped unparsed as already known."""
 
     url: str
     uplinks: tuple[Uplink, ...]
     more: bool
     next_page_id: str | None = None
+    skipped: int = 0
 
 
 class Account(_Frozen):

@@ -86,7 +86,8 @@ def firing_detail(conn: sqlite3.Connection, firing_id: int) -> dict[str, Any] | 
     if not rows:
         return None
     firing = rows[0]
-    firing["time"], firing["recorded"] = iso(firing.pop("ts")), iso(firing.pop("created_at"))
+    firing_ts = firing.pop("ts")
+    firing["time"], firing["recorded"] = iso(firing_ts), iso(firing.pop("created_at"))
     firing["evaluation"] = json.loads(firing["evaluation"])
     firing["intents"] = _rows(conn, "SELECT key, action, status, attempts, params, summary, last_error, result FROM outbox "
                                     "WHERE firing_id = ? ORDER BY idx", (firing_id,))
@@ -94,12 +95,16 @@ def firing_detail(conn: sqlite3.Connection, firing_id: int) -> dict[str, Any] | 
         intent["params"] = json.loads(intent["params"])
         intent["result"] = json.loads(intent["result"]) if intent["result"] else None
     if firing["event_kind"] == "uplink":
-        firing["uplink"] = (list_uplinks_by_uuid(conn, firing["event_id"]) or [None])[0]
+        # an uplink firing's time is the uplink's: an index lookup, then a scan should that ever differ
+        found = list_uplinks_by_uuid(conn, firing["event_id"], firing_ts) or list_uplinks_by_uuid(conn, firing["event_id"])
+        firing["uplink"] = (found or [None])[0]
     return firing
 
 
-def list_uplinks_by_uuid(conn: sqlite3.Connection, uuid: str) -> list[dict[str, Any]]:
-    rows = _rows(conn, "SELECT uuid, ts, module, gateway, port, payload_hex, decoded, decode_error FROM uplinks WHERE uuid = ?", (uuid,))
+def list_uplinks_by_uuid(conn: sqlite3.Connection, uuid: str, ts: float | None = None) -> list[dict[str, Any]]:
+    """The uplink with this uuid; pass its time (a firing's ``ts``) for an index lookup instead of a scan."""
+    where, params = ("ts = ? AND uuid = ?", (ts, uuid)) if ts is not None else ("uuid = ?", (uuid,))
+    rows = _rows(conn, f"SELECT uuid, ts, module, gateway, port, payload_hex, decoded, decode_error FROM uplinks WHERE {where}", params)
     for row in rows:
         row["time"] = iso(row.pop("ts"))
         row["decoded"] = json.loads(row["decoded"]) if row["decoded"] else None

@@ -36,6 +36,7 @@ __all__ = [
 
 PENDING, IN_FLIGHT, DONE, FAILED, APPLIED = "pending", "in_flight", "done", "failed", "applied"
 _CHUNK = 500
+_DECODED_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) builds one of these per call
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,33 @@ class OutboxRow:
     created_at: float
 
 
-def known_uuids(conn: sqlite3.Connection, uuids: list[str]) -> set[str]:
+def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) -> set[str]:
+    """The uuids among ``(ts, uuid)`` pairs that the ledger already holds (an uplink's identity
+    is its uuid at its time, as Conductor addresses it)."""
+    wanted: dict[float, set[str]] = {}
+    for ts, uuid in uplinks:
+        wanted.setdefault(ts, set()).add(uuid)
     found: set[str] = set()
-    for start in range(0, len(uuids), _CHUNK):
-        chunk = uuids[start : start + _CHUNK]
+    times = list(wanted)
+    for start in range(0, len(times), _CHUNK):
+        chunk = times[start : start + _CHUNK]
         marks = ",".join("?" * len(chunk))
-        found.update(row[0] for row in conn.execute(f"SELECT uuid FROM uplinks WHERE uuid IN ({marks})", chunk))
+        for ts, uuid in conn.execute(f"SELECT ts, uuid FROM uplinks WHERE ts IN ({marks})", chunk):
+            if uuid in wanted[ts]:
+                found.add(uuid)
     return found
 
 
-def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], fields: Iterable[dict[str, Any]], now: float) -> None:
+    """``fields``: each item's ``context["uplink"]`` (pipeline/context.py), already computed for the matcher."""
     rows = []
-    for item in items:
-        uplink = item.uplink
+    dumps = _DECODED_JSON.encode
+    for item, uplink in zip(items, fields):
+        decoded, signal = item.decoded, uplink["signal"]
         rows.append((
-            uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, uplink.time.timestamp(),
-            uplink.time.isoformat(), uplink.payload_hex, item.decoder,
-            json.dumps(item.decoded, default=str) if item.decoded else None, item.decode_error,
-            uplink.signal.model_dump_json() if uplink.signal is not None else None, now,
+            uplink["uuid"], uplink["app_token"] or "", uplink["module"], uplink["gateway"], uplink["port"], uplink["timestamp"],
+            uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded) if decoded else None,
+            item.decode_error, item.uplink.signal.model_dump_json() if signal is not None else None, now,
         ))
     conn.executemany(
         "INSERT OR IGNORE INTO uplinks (uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, "

@@ -27,7 +27,7 @@ class LedgerState:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self._devices: dict[str, DeviceRecord | None] = {}
-        self._rules: dict[tuple[str, str, str], dict[str, Any] | None] = {}
+        self._rules: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self._globals: dict[str, Any] | None = None
         self._dirty_devices: set[str] = set()
         self._dirty_rules: set[tuple[str, str, str]] = set()
@@ -74,21 +74,31 @@ class LedgerState:
 
     # -- modifier state -------------------------------------------------------------------------
 
+    def _partition(self, rule_id: str, kind: str) -> dict[str, dict[str, Any]]:
+        """Every stored state of one modifier of one rule, read from the ledger on first use: a
+        key missing here has no state, so first sight of a device costs no query."""
+        part = self._rules.get((rule_id, kind))
+        if part is None:
+            part = {key: json.loads(value) for key, value in self.conn.execute(
+                "SELECT key, value FROM rule_state WHERE rule_id = ? AND kind = ?", (rule_id, kind))}
+            self._rules[(rule_id, kind)] = part
+        return part
+
     def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
-        slot = (rule_id, kind, key)
-        found = self._rules.get(slot, _ABSENT)
-        if found is _ABSENT:
-            row = self.conn.execute(
-                "SELECT value FROM rule_state WHERE rule_id = ? AND kind = ? AND key = ?", slot
-            ).fetchone()
-            found = json.loads(row[0]) if row else None
-            self._rules[slot] = found
-        return dict(found) if found is not None else None  # type: ignore[arg-type]
+        found = self._partition(rule_id, kind).get(key)
+        return dict(found) if found is not None else None
+
+    def peek_rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
+        part = self._rules.get((rule_id, kind))
+        return (part if part is not None else self._partition(rule_id, kind)).get(key)
 
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
-        slot = (rule_id, kind, key)
-        self._rules[slot] = dict(value) if value is not None else None
-        self._dirty_rules.add(slot)
+        part = self._partition(rule_id, kind)
+        if value is None:
+            part.pop(key, None)
+        else:
+            part[key] = dict(value)
+        self._dirty_rules.add((rule_id, kind, key))
 
     # -- global state ---------------------------------------------------------------------------
 
@@ -134,7 +144,7 @@ class LedgerState:
                 record = self._devices[module]
                 assert record is not None
                 rows.append((module, record.app_token, record.last_seen.timestamp() if record.last_seen else None,
-                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True)))
+                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True) if record.state else "{}"))
             self.conn.executemany(
                 "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (module) DO UPDATE SET app_token = excluded.app_token, last_seen = excluded.last_seen, "
@@ -142,8 +152,13 @@ class LedgerState:
                 rows,
             )
         if self._dirty_rules:
-            upserts = [(*slot, json.dumps(self._rules[slot])) for slot in self._dirty_rules if self._rules[slot] is not None]
-            deletes = [slot for slot in self._dirty_rules if self._rules[slot] is None]
+            upserts, deletes = [], []
+            for slot in self._dirty_rules:
+                value = self._rules[slot[:2]].get(slot[2])
+                if value is None:
+                    deletes.append(slot)
+                else:
+                    upserts.append((*slot, json.dumps(value)))
             if upserts:
                 self.conn.executemany(
                     "INSERT INTO rule_state (rule_id, kind, key, value) VALUES (?, ?, ?, ?) "
@@ -172,5 +187,6 @@ class LedgerState:
         self._dirty_globals.clear()
 
     def forget_rule(self, rule_id: str) -> None:
-        for slot in [slot for slot in self._rules if slot[0] == rule_id and slot not in self._dirty_rules]:
-            del self._rules[slot]
+        dirty = {slot[:2] for slot in self._dirty_rules if slot[0] == rule_id}
+        for partition in [p for p in self._rules if p[0] == rule_id and p not in dirty]:
+            del self._rules[partition]

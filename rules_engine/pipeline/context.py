@@ -8,28 +8,38 @@ from typing import Any
 from ..models import DecodedUplink, Event
 from ..state import DeviceRecord, StateStore
 
-__all__ = ["build_context", "uplink_fields", "device_fields", "epoch"]
+__all__ = ["build_context", "uplink_fields", "device_fields", "signal_fields", "epoch"]
 
 
 def epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
+def signal_fields(signal: Any) -> dict[str, Any] | None:
+    """``signal.model_dump(exclude={"kind"})``: its fields are plain ints and strings."""
+    if signal is None:
+        return None
+    fields = dict(signal.__dict__)
+    del fields["kind"]
+    return fields
+
+
 def uplink_fields(item: DecodedUplink) -> dict[str, Any]:
     uplink = item.uplink
+    time, payload = uplink.time, uplink.payload
     return {
         "uuid": uplink.uuid,
-        "time": uplink.time.isoformat(),
-        "timestamp": uplink.time.timestamp(),
+        "time": time.isoformat(),
+        "timestamp": time.timestamp(),
         "module": uplink.module,
         "gateway": uplink.gateway,
         "port": uplink.port,
-        "payload_hex": uplink.payload_hex,
-        "size": len(uplink.payload),
+        "payload_hex": payload.hex().upper(),
+        "size": len(payload),
         "app_token": uplink.app_token,
         "app_token_alias": item.app_token_alias,
         "network_token": uplink.network_token,
-        "signal": uplink.signal.model_dump(exclude={"kind"}) if uplink.signal is not None else None,
+        "signal": signal_fields(uplink.signal),
         "decoder": item.decoder,
         "decode_error": item.decode_error,
     }
@@ -48,16 +58,20 @@ def device_fields(record: DeviceRecord | None, module: str | None) -> dict[str, 
     }
 
 
-def build_context(event: Event, store: StateStore, decoded: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_context(event: Event, store: StateStore, decoded: dict[str, Any] | None = None,
+                  uplink: dict[str, Any] | None = None) -> dict[str, Any]:
     """The context of one event. For an uplink, ``device`` is the device as it was *before*
-    this uplink (so ``now - device.last_seen`` is the gap since the previous one)."""
-    context: dict[str, Any] = {"now": event.time.timestamp(), "state": store.global_state()}
+    this uplink (so ``now - device.last_seen`` is the gap since the previous one); ``uplink``:
+    its :func:`uplink_fields`, when the caller already has them."""
     if event.kind == "uplink":
         item = event.item
-        context["uplink"] = uplink_fields(item)
+        fields = uplink if uplink is not None else uplink_fields(item)
+        context: dict[str, Any] = {"now": fields["timestamp"], "state": store.global_state(), "uplink": fields}
         context["decoded"] = item.decoded if decoded is None else decoded
         context["device"] = device_fields(store.device(item.uplink.module), item.uplink.module)
-    elif event.kind == "silence":
+        return context
+    context = {"now": event.time.timestamp(), "state": store.global_state()}
+    if event.kind == "silence":
         device = device_fields(store.device(event.module), event.module)
         device.update({"app_token": event.app_token or device["app_token"], "gateway": event.gateway or device["last_gateway"]})
         context["device"] = device

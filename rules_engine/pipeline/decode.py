@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from ..hotpath import trusted
 from ..config import EngineConfig
 from ..models import DecodedUplink, Uplink
 
@@ -24,6 +25,7 @@ class Decoding:
         self._by_token: dict[str, tuple[str | None, str | None, dict[int, str]]] = {
             cfg.token: (alias, cfg.decoder, dict(cfg.ports)) for alias, cfg in config.app_tokens.items()
         }
+        self._routes: dict[tuple[str | None, int | None], tuple[str | None, str | None]] = {}
 
     def decoder_name(self, uplink: Uplink) -> tuple[str | None, str | None]:
         """``(alias, decoder name)`` for an uplink; the port map wins over the token default."""
@@ -44,8 +46,14 @@ class Decoding:
         return decoded, None
 
     def decode(self, uplink: Uplink) -> DecodedUplink:
-        alias, name = self.decoder_name(uplink)
+        route = self._routes.get((uplink.app_token, uplink.port))
+        if route is None:
+            route = self.decoder_name(uplink)
+            if len(self._routes) < 10_000:
+                self._routes[(uplink.app_token, uplink.port)] = route
+        alias, name = route
         decoded, error = self.run(name, uplink.payload)
         if error:
             log.info("decode failed", extra={"uplink_uuid": uplink.uuid, "decoder": name, "error": error})
-        return DecodedUplink(uplink=uplink, app_token_alias=alias, decoder=name, decoded=decoded, decode_error=error)
+        return trusted(DecodedUplink, {"uplink": uplink, "app_token_alias": alias, "decoder": name, "decoded": decoded,
+                                       "decode_error": error})

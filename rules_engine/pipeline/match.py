@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..acks.spec import seq_hex
 from ..actions import lookup
-from ..models import Evaluation, Event, Firing, Intent
+from ..models import Evaluation, Event, Firing, Intent, Uplink
 from ..rules.compiled import CompiledRule
 from ..rules.index import RuleIndex
 from ..state import StateStore
@@ -26,6 +26,12 @@ log = logging.getLogger("rules_engine.match")
 
 def intent_key(rule_id: str, event_id: str, index: int) -> str:
     return f"{rule_id}|{event_id}|{index}"
+
+
+def _named_keys(uplink: Uplink) -> dict[str, str]:
+    """The named modifier keys of an uplink event (what :class:`NamedKey` reads from its context)."""
+    return {"rule": "", "module": str(uplink.module or ""), "gateway": str(uplink.gateway or ""),
+            "app_token": str(uplink.app_token or "")}
 
 
 @dataclass
@@ -44,29 +50,44 @@ class Matcher:
         self.index = index
         self.redecode = redecode
 
-    def match(self, event: Event, store: StateStore, *, trace_all: bool = False) -> MatchResult:
+    def match(self, event: Event, store: StateStore, *, trace_all: bool = False,
+              uplink_fields: dict[str, Any] | None = None) -> MatchResult:
+        """``uplink_fields``: the event's ``context["uplink"]`` when the caller already built it."""
         firings: list[Firing] = []
         evaluations: list[Evaluation] = []
         base_context: dict[str, Any] | None = None
         now = event.time.timestamp()
+        uplink = event.item.uplink if event.kind == "uplink" else None
+        named = None if uplink is None else _named_keys(uplink)
+        peek = store.peek_rule_state
         for rule in self.index.candidates(event):
-            if not rule.accepts(event):
+            # the index already applied the AppToken and port filters of an uplink rule
+            if (uplink is None or rule.filters_beyond_index) and not rule.accepts(event):
                 continue
-            if rule.spec.decoder is not None and event.kind == "uplink" and self.redecode is not None:
-                context = build_context(event, store, self.redecode(rule, event))
+            if rule.own_decoder and uplink is not None and self.redecode is not None:
+                context = build_context(event, store, self.redecode(rule, event), uplink_fields)
             else:
                 if base_context is None:
-                    base_context = build_context(event, store)
+                    base_context = build_context(event, store, None, uplink_fields)
                 context = base_context
-            context["rule"] = {"id": rule.id}
+            context["rule"] = rule.context_entry
             try:
                 value = rule.condition(context)
             except Exception as exc:  # a plugin operator that raises must not stop the engine
                 log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
                 value, error = False, f"condition raised {type(exc).__name__}: {exc}"
             else:
+                if not trace_all and (value is False or value is None or not truthy(value)):
+                    # The common case. A false condition changes modifier state only where a `for`
+                    # holds a count (reset) or an `edge` is disarmed (re-arm): none kept, nothing to do.
+                    for kind, name in rule.false_state_slots:
+                        key = named[name] if name is not None and named is not None else rule.keys[kind](context)
+                        if peek(rule.id, kind, key) is not None:
+                            break
+                    else:
+                        continue
                 error = None
-            fired, reason = apply_modifiers(rule, context, value, now, store)
+            fired, reason = apply_modifiers(rule, context, value, now, store, named)
             if error:
                 reason = error
             if not fired and not trace_all:

@@ -13,12 +13,21 @@ __all__ = ["apply_modifiers", "truthy"]
 
 
 
-def _hold(rule: CompiledRule, context: dict[str, Any], holds: bool, now: float, store: StateStore) -> tuple[bool, str]:
+def _key(rule: CompiledRule, kind: str, context: dict[str, Any], named: dict[str, str] | None) -> str:
+    if named is not None:
+        name = rule.key_names.get(kind)
+        if name is not None:
+            return named[name]
+    return rule.keys[kind](context)
+
+
+def _hold(rule: CompiledRule, context: dict[str, Any], holds: bool, now: float, store: StateStore,
+          named: dict[str, str] | None) -> tuple[bool, str]:
     spec = rule.spec.hold
     assert spec is not None
-    key = rule.keys["for"](context)
+    key = _key(rule, "for", context, named)
     if not holds:
-        if store.rule_state(rule.id, "for", key) is not None:
+        if store.peek_rule_state(rule.id, "for", key) is not None:
             store.set_rule_state(rule.id, "for", key, None)
         return False, "condition is false"
     state = store.rule_state(rule.id, "for", key) or {"since": now, "count": 0}
@@ -34,15 +43,17 @@ def _hold(rule: CompiledRule, context: dict[str, Any], holds: bool, now: float, 
     return True, "held long enough"
 
 
-def _edge(rule: CompiledRule, context: dict[str, Any], holds: bool, store: StateStore) -> tuple[bool, str]:
-    key = rule.keys["edge"](context)
-    state = store.rule_state(rule.id, "edge", key) or {"armed": True}
+def _edge(rule: CompiledRule, context: dict[str, Any], holds: bool, store: StateStore,
+          named: dict[str, str] | None) -> tuple[bool, str]:
+    key = _key(rule, "edge", context, named)
+    state = store.peek_rule_state(rule.id, "edge", key)
+    armed = state is None or state["armed"]
     if holds:
-        if state["armed"]:
+        if armed:
             store.set_rule_state(rule.id, "edge", key, {"armed": False})
             return True, "condition turned true"
         return False, "condition is still true since the last firing (edge)"
-    if not state["armed"]:
+    if not armed:
         rearm = True if rule.clear is None else bool(truthy(rule.clear(context)))
         if rearm:
             store.set_rule_state(rule.id, "edge", key, None)
@@ -55,29 +66,35 @@ def truthy(value: Any) -> bool:
     """JsonLogic truthiness: ``[]``, ``0``, ``""``, ``null``, ``false`` (and NaN) are false; ``{}`` and ``"0"`` true."""
     if value is None or value is False:
         return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if value is True:
+        return True
+    if isinstance(value, (int, float)):
         return value == value and value != 0
     if isinstance(value, (str, list)):
         return len(value) > 0
     return True
 
 
-def apply_modifiers(rule: CompiledRule, context: dict[str, Any], condition: Any, now: float, store: StateStore) -> tuple[bool, str]:
-    """Whether the rule fires for this event, and why (or why not). Updates modifier state."""
+def apply_modifiers(rule: CompiledRule, context: dict[str, Any], condition: Any, now: float, store: StateStore,
+                    named: dict[str, str] | None = None) -> tuple[bool, str]:
+    """Whether the rule fires for this event, and why (or why not). Updates modifier state.
+
+    ``named``: the values of the named keys (``module``, ...) for this event, when the caller
+    computed them once for all rules; otherwise each rule's key function reads the context."""
     holds = truthy(condition)
     if not holds and not rule.stateful_when_false:
         return False, "condition is false"
     reason = "condition is true" if holds else "condition is false"
     if rule.spec.hold is not None:
-        holds, reason = _hold(rule, context, holds, now, store)
+        holds, reason = _hold(rule, context, holds, now, store, named)
     if rule.spec.edge is not None:
-        holds, reason = _edge(rule, context, holds, store)
+        holds, reason = _edge(rule, context, holds, store, named)
     if not holds:
         return False, reason
     throttle = rule.spec.throttle
     throttle_key = times = None
     if throttle is not None:
-        throttle_key = rule.keys["throttle"](context)
+        throttle_key = _key(rule, "throttle", context, named)
         window = throttle.per.total_seconds()
         state = store.rule_state(rule.id, "throttle", throttle_key) or {"times": []}
         times = [t for t in state["times"] if now - t < window]
@@ -87,8 +104,8 @@ def apply_modifiers(rule: CompiledRule, context: dict[str, Any], condition: Any,
     cooldown = rule.spec.cooldown
     cooldown_key = None
     if cooldown is not None:
-        cooldown_key = rule.keys["cooldown"](context)
-        state = store.rule_state(rule.id, "cooldown", cooldown_key)
+        cooldown_key = _key(rule, "cooldown", context, named)
+        state = store.peek_rule_state(rule.id, "cooldown", cooldown_key)
         if state is not None and now - state["last"] < cooldown.duration.total_seconds():
             remaining = cooldown.duration.total_seconds() - (now - state["last"])
             return False, f"cooling down for another {remaining:g}s"

@@ -131,3 +131,55 @@ def test_issued_command_and_status() -> None:
     assert status.pending and not status.succeeded and not status.failed
     assert _wire.parse_status({"status": "Acknowledged"}, URL, "x").succeeded
     assert _wire.parse_status({"status": "Expired"}, URL, "x").failed
+
+
+@pytest.mark.parametrize("example", ["E1", "E2", "E3", "E4"])
+def test_parsed_uplink_is_the_model_pydantic_would_validate(example: str) -> None:
+    """Uplinks are built without validation (``trusted``); they must be indistinguishable from validated ones."""
+    from rules_engine.conductor import Uplink
+
+    uplink = _wire.parse_uplink(EXAMPLES[example], URL)
+    validated = Uplink.model_validate(uplink.model_dump())
+    assert uplink == validated
+    assert uplink.model_dump() == validated.model_dump()
+    assert uplink.model_fields_set == set(Uplink.model_fields)
+    assert uplink.time.tzinfo is timezone.utc
+    assert uplink.model_copy(update={"port": 99}).port == 99
+    with pytest.raises(Exception):
+        uplink.port = 1  # type: ignore[misc]  # still frozen
+
+
+@pytest.mark.parametrize("text", ["2024-03-11T14:02:17.512", "2024-03-11T14:02:17.5", "2024-03-11T14:02:17Z",
+                                  "2024-03-11T14:02:17.512345678", "2024-03-11T16:02:17.512+02:00"])
+def test_uplink_time_fast_path_agrees_with_parse_time(text: str) -> None:
+    from rules_engine.conductor.timefmt import parse_time
+
+    assert _wire._uplink_time(text) == parse_time(text)
+    assert _wire._uplink_time(text).tzinfo is timezone.utc
+
+
+def test_known_results_are_dropped_before_parsing() -> None:
+    """Overlap re-reads are deduped on the raw (time, uuid): never parsed, counted as skipped."""
+    e1, e2 = copy.deepcopy(EXAMPLES["E1"]), copy.deepcopy(EXAMPLES["E2"])
+    e1["value"]["pld"] = "not hex: parsing this one would raise"
+    asked: list[list[tuple[float, str]]] = []
+
+    def known(identities: list[tuple[float, str]]) -> set[str]:
+        asked.append(identities)
+        return {e1["uuid"]}
+
+    page = _wire.parse_uplink_page({"results": [e1, e2, {"no": "uuid"}][:2], "moreRecordsExist": False}, URL, known=known)
+    assert [u.uuid for u in page.uplinks] == [e2["uuid"]]
+    assert page.skipped == 1
+    assert asked == [[_wire.uplink_identity(e1), _wire.uplink_identity(e2)]]
+    assert _wire.uplink_identity(e2) == (_wire.parse_uplink(e2, URL).time.timestamp(), e2["uuid"])
+    with pytest.raises(ProtocolError):
+        _wire.parse_uplink_page({"results": [e1], "moreRecordsExist": False}, URL, known=lambda ids: set())
+
+
+def test_results_without_identity_are_left_to_the_parser() -> None:
+    raw = copy.deepcopy(EXAMPLES["E2"])
+    del raw["uuid"]
+    assert _wire.uplink_identity(raw) is None
+    with pytest.raises(ProtocolError, match="without a 'uuid'"):
+        _wire.parse_uplink_page({"results": [raw]}, URL, known=lambda ids: {"x"})

@@ -88,3 +88,50 @@ async def test_a_second_writer_is_refused(rig: Rig) -> None:
         reader.close()
     finally:
         first.close()
+
+
+def _page_of(rig: Rig, engine: object) -> dict[str, object]:
+    records = rig.simulator.uplinks(app_token=TOKEN, visible_only=True, until=engine.conductor.latest_stop())  # type: ignore[attr-defined]
+    results = [{"uuid": r.uuid, "time": r.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{r.time.microsecond // 1000:03d}",
+                "metadata": {"props": {"app_tok": TOKEN}},
+                "value": {"module": r.module, "gateway": r.gateway, "portNumber": str(r.port), "pld": r.payload_hex}}
+               for r in records]
+    return {"results": results, "moreRecordsExist": False}
+
+
+async def test_an_uplink_listed_twice_in_one_batch_is_processed_once(rig: Rig) -> None:
+    from rules_engine.conductor._wire import parse_uplink_page
+
+    engine = rig.engine(EVERY_UPLINK.replace('{"==": [{"%": [{var: decoded.counter}, 4]}, 0]}', "true"))
+    try:
+        uplinks = list(parse_uplink_page(_page_of(rig, engine), "http://sim/events").uplinks)
+        data = [u for u in uplinks if u.port == 1]
+        assert engine._process("plant", uplinks + data[:3], engine.clock.now().timestamp()) == len(uplinks)
+        conn = engine.ledger.conn
+        assert conn.execute("SELECT count(*), count(DISTINCT uuid) FROM uplinks").fetchone() == (len(uplinks), len(uplinks))
+        assert conn.execute("SELECT count(*) FROM firings").fetchone()[0] == len(data)
+        assert conn.execute("SELECT sum(uplinks) FROM devices").fetchone()[0] == len(uplinks)
+    finally:
+        await engine.conductor.aclose()
+        await engine.aclose()
+        engine.ledger.close()
+
+
+async def test_a_page_read_again_is_deduped_before_parsing(rig: Rig) -> None:
+    from rules_engine.conductor._wire import parse_uplink_page
+    from rules_engine.pipeline.dedupe import known_filter
+
+    engine = rig.engine(EVERY_UPLINK)
+    try:
+        body = _page_of(rig, engine)
+        first = parse_uplink_page(body, "http://sim/events", known=known_filter(engine.ledger.conn))
+        assert first.skipped == 0 and first.uplinks
+        engine._process("plant", list(first.uplinks[:-5]), engine.clock.now().timestamp())
+        again = parse_uplink_page(body, "http://sim/events", known=known_filter(engine.ledger.conn))
+        assert again.skipped == len(first.uplinks) - 5
+        assert [u.uuid for u in again.uplinks] == [u.uuid for u in first.uplinks[-5:]]
+        assert engine._process("plant", list(again.uplinks), engine.clock.now().timestamp()) == 5
+    finally:
+        await engine.conductor.aclose()
+        await engine.aclose()
+        engine.ledger.close()
