@@ -6,6 +6,7 @@ the next start)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -89,6 +90,10 @@ class Daemon:
                 if tasks[-1].done():
                     tasks[-1].result()
                 self.admin_port = admin_server.servers[0].sockets[0].getsockname()[1] if admin_server.servers else None
+            # What start-up built (plugins, rules, compiled conditions) lives as long as the process:
+            # keep it out of every later garbage collection's scan.
+            gc.collect()
+            gc.freeze()
             scheduler.start()
             tasks.append(asyncio.create_task(self._reloader(engine, toolkit, scheduler), name="reload"))
             if self.watch:
@@ -124,6 +129,9 @@ class Daemon:
                     log.error("rule reload rejected; the previous rules keep running", extra={"problem": problem})
                 continue
             engine.accept_rules(ruleset)
+            gc.unfreeze()  # the previous rule set was frozen with the rest: let it be collected
+            gc.collect()
+            gc.freeze()
             log.info("rules reloaded", extra={"rules": len(ruleset.rules), "files": len(ruleset.files)})
 
     async def _watcher(self) -> None:

@@ -29,7 +29,7 @@ from .ledger.store import Ledger
 from .metrics import Metrics
 from .models import ScheduleEvent, SendEvent, SilenceEvent, UplinkEvent
 from .pipeline.context import uplink_fields
-from .pipeline.dedupe import drop_known
+from .pipeline.dedupe import drop_known, known_filter
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
 from .pipeline.outbox import advance_cursor, cycle, write_firings, write_uplinks
@@ -169,10 +169,13 @@ class Engine:
         start = None if start_ts is None else datetime.fromtimestamp(start_ts, tz=now.tzinfo)
         windows = plan_windows(start, latest_stop, overlap=token_config.overlap if sweep else token_config.recent_overlap,
                                first_lookback=self.settings.first_lookback, chunk=self.settings.chunk)
+        known = known_filter(self.ledger.conn)
         try:
             for window in windows:
-                uplinks = await fetch_window(self.conductor, health.token, window)
-                new += self._process(alias, uplinks, window.stop.timestamp())
+                fetched = await fetch_window(self.conductor, health.token, window, known=known)
+                if fetched.known:
+                    self.metrics.duplicates.labels(alias).inc(fetched.known)
+                new += self._process(alias, fetched.uplinks, window.stop.timestamp())
                 if sweep:
                     self._swept(health, window.stop.timestamp())
         except RequestRejectedError as error:

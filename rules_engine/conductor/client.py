@@ -203,11 +203,19 @@ class ConductorClient:
         return self.clock.now() - self.stop_slack
 
     async def uplink_pages(
-        self, subject_type: SubjectType | str, subject_id: str, start: datetime, stop: datetime
+        self,
+        subject_type: SubjectType | str,
+        subject_id: str,
+        start: datetime,
+        stop: datetime,
+        *,
+        known: _wire.KnownFilter | None = None,
     ) -> AsyncIterator[UplinkPage]:
         """Every page of one ``/events/{stop}/{start}`` query, following ``pageId`` to the end.
 
         ``stop`` is clamped to :meth:`latest_stop`. No chunking: see :meth:`uplinks`.
+        ``known(identities) -> uuids``: results it names are dropped unparsed and counted in
+        each page's ``skipped`` (a poller's overlap re-reads; see ``pipeline.dedupe.known_filter``).
         """
         subject = SubjectType(subject_type).value
         start, stop = utc(start), min(utc(stop), self.latest_stop())
@@ -226,7 +234,7 @@ class ConductorClient:
             if page_id:
                 params["pageId"] = page_id
             page: UplinkPage = await self._http.request(
-                "GET", url, params=params or None, parse=lambda body: _wire.parse_uplink_page(body, url)
+                "GET", url, params=params or None, parse=lambda body: _wire.parse_uplink_page(body, url, known=known)
             )
             yield page
             if not page.more or page.next_page_id is None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..conductor import ConductorClient, SubjectType, Uplink
+from ..conductor._wire import KnownFilter
 
-__all__ = ["Window", "plan_windows", "is_sweep_due", "fetch_window"]
+__all__ = ["Window", "Fetched", "plan_windows", "is_sweep_due", "fetch_window"]
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,24 @@ def is_sweep_due(swept_ts: float | None, stop_ts: float, sweep_interval: timedel
     return swept_ts is None or stop_ts - swept_ts >= sweep_interval.total_seconds()
 
 
-async def fetch_window(client: ConductorClient, app_token: str, window: Window) -> list[Uplink]:
-    """Every uplink of one window (all pages); each uuid once; the AppToken filled in if absent."""
+@dataclass
+class Fetched:
+    """One window's uplinks, and how many results were dropped unparsed as already known."""
+
+    uplinks: list[Uplink]
+    known: int = 0
+
+
+async def fetch_window(
+    client: ConductorClient, app_token: str, window: Window, *, known: KnownFilter | None = None
+) -> Fetched:
+    """Every uplink of one window (all pages); each uuid once; the AppToken filled in if absent.
+    ``known`` (``pipeline.dedupe.known_filter``) drops what the ledger already holds before parsing."""
     seen: set[str] = set()
     found: list[Uplink] = []
-    async for page in client.uplink_pages(SubjectType.APP_TOKEN, app_token, window.start, window.stop):
+    skipped = 0
+    async for page in client.uplink_pages(SubjectType.APP_TOKEN, app_token, window.start, window.stop, known=known):
+        skipped += page.skipped
         for uplink in page.uplinks:
             if uplink.uuid in seen:
                 continue
@@ -59,4 +73,4 @@ async def fetch_window(client: ConductorClient, app_token: str, window: Window) 
             if uplink.app_token is None:
                 uplink = uplink.model_copy(update={"app_token": app_token})
             found.append(uplink)
-    return found
+    return Fetched(found, skipped)

@@ -193,3 +193,28 @@ def test_window_settings_are_checked(token: dict[str, str], message: str) -> Non
     raw = {"app_tokens": {"plant": {"token": TOKEN, "decoder": "env", **token}}, "decoders": {"env": DECODER}}
     with pytest.raises((ConfigError, ValueError), match=message.replace("(", r"\(").replace(")", r"\)")):
         EngineConfig.model_validate(raw)
+
+
+async def test_what_the_ledger_holds_is_dropped_before_parsing(rig: Rig) -> None:
+    from rules_engine.pipeline.dedupe import known_filter
+    from rules_engine.pipeline.poll import Window, fetch_window
+
+    engine, _log = _engine(rig)
+    try:
+        await engine.poll("plant")
+        stored = engine.ledger.conn.execute("SELECT count(*) FROM uplinks").fetchone()[0]
+        rig.clock.advance(30)
+        stop = engine.conductor.latest_stop()
+        window = Window(stop - timedelta(minutes=3), stop)
+        everything = await fetch_window(engine.conductor, TOKEN, window)
+        filtered = await fetch_window(engine.conductor, TOKEN, window, known=known_filter(engine.ledger.conn))
+        held = {row[0] for row in engine.ledger.conn.execute("SELECT uuid FROM uplinks")}
+        assert len(held) == stored
+        assert filtered.known == sum(1 for u in everything.uplinks if u.uuid in held) > 0
+        assert [u.uuid for u in filtered.uplinks] == [u.uuid for u in everything.uplinks if u.uuid not in held]
+        assert filtered.uplinks  # the 30 s since the first poll are new
+        before = engine.metrics.duplicates.labels("plant")._value.get()
+        await engine.poll("plant")
+        assert engine.metrics.duplicates.labels("plant")._value.get() > before  # counted, though never parsed
+    finally:
+        await _close(engine)
