@@ -43,7 +43,7 @@ THROUGHPUT_UPLINKS = 200_000 // SCALE
 TARGET_RATE = 20_000  # uplinks/s on one core, full pipeline
 DISPATCH_CAP = 2_000 // SCALE
 MEMORY_CHECKPOINTS = (100_000 // SCALE, 1_000_000 // SCALE)
-MEMORY_BUDGET_S = 5.0 if QUICK else 150.0  # past it, the largest count that fits is measured instead of 1M
+MEMORY_BUDGET_S = 5.0 if QUICK else 300.0  # past it, the largest count that fits is measured instead of 1M
 MEMORY_TEMPLATE = 20_000 // SCALE
 
 E2E_TOKENS, E2E_DEVICES, E2E_GATEWAYS = (10, 1_000, 4) if QUICK else (100, 10_000, 20)
