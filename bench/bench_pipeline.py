@@ -293,7 +293,7 @@ def _report_e2e(warm: dict[str, Any], a: dict[str, Any], b: dict[str, Any], r: d
     rows = [("measured window", f"{wall:.0f} s"),
         ("offered (visible in the simulator)", f"{r['offered'] / wall:,.1f} uplinks/s ({r['acks'] / wall:,.1f}/s are ack replies)"),
         ("processed, new (daemon metrics)", f"{new:,.1f} uplinks/s (ledger rows: {r['stored'] / wall:,.1f}/s)"),
-        ("fetched again (overlap), dropped", f"{dup:,.1f} uplinks/s ({(new + dup) / max(new, 1e-9):.0f}x the new ones fetched and parsed)"),
+        ("fetched again (overlap), dropped", f"{dup:,.1f} uplinks/s (fetched {(new + dup) / max(new, 1e-9):.0f}x the new ones; the known ones are dropped before parsing)"),
         ("polls", f"{polls:,.1f}/s, mean duration {poll_s / max(polls, 1e-9) * 1000:,.0f} ms; sweeps of the full overlap "
                   f"{per_s('rules_engine_poll_sweeps_total'):,.2f}/s"),
         ("oldest cursor behind now", f"{a['lag']:.1f} s at the start, {b['lag']:.1f} s at the end (keeping up: <= a poll interval + 1 s)"),
