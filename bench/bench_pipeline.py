@@ -1,9 +1,10 @@
 """Benchmark (issue 5): the pipeline in process, end to end over HTTP, and its memory.
 
 1. In process: simulator page bodies (real ``/events`` JSON, fetched once over ASGI) through (a)
-   ``json.loads``, (b) + ``parse_uplink_page``, (c) + ``Engine._process`` (dedupe, decode, 100 rules
-   with modifier state, outbox, cursor; one commit per page of ~500) side by side; the time per
-   stage; then, apart, the dispatch of the intents written.
+   the Conductor client's JSON parser (``rules_engine.jsonfast.loads``, orjson), (b) + ``parse_uplink_page``,
+   (c) + ``Engine._process`` (dedupe, decode, 100 rules with modifier state, outbox, cursor; one
+   commit per page of ~500) side by side; the time per stage; then, apart, the dispatch of the
+   intents written.
 2. End to end: the real daemon (``rules-engine run``, a subprocess) polls 100 AppTokens of a
    10k-device simulator served over HTTP from this process; measured from its /metrics, its ledger
    and the simulator's ground truth (latency: ``visible_from`` -> ``issued_at``).
@@ -32,6 +33,7 @@ from bench._pipeline_support import (ACK_DECODER, ENV_DECODER, PAGE_URL, Corpus,
                                      daemon_logging, ledger_counts, query, rss_mb, rules_yaml, run_floor, run_parse,
                                      run_pipeline_timed, snapshot)
 from rules_engine.conductor._wire import parse_uplink_page
+from rules_engine.jsonfast import loads as parse_json
 from rules_engine.pipeline.dispatch import DispatchPolicy
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -136,7 +138,7 @@ def bench_throughput() -> float:
           f"({counts['fired_uplinks'] / n:.2%} of uplinks fire at least one rule), {counts['intents']:,} intents written "
           f"({counts['downlinks']:,} downlinks); ledger {run['ledger_bytes'] / 1e6:.0f} MB; logging as the daemon (info) to /dev/null")
     print(f"\n  {'':<44}{'uplinks/s':>12}{'µs/uplink':>11}{'x floor':>9}")
-    for label, rate in ((f"(a) json.loads only (floor), best of {len(floors)}", floor), (f"(b) json + parse_uplink_page, best of {len(parses)}", parse),
+    for label, rate in ((f"(a) JSON parse only (floor), best of {len(floors)}", floor), (f"(b) JSON + parse_uplink_page, best of {len(parses)}", parse),
                         (f"(c) full pipeline, one run of {n:,}", full), ("(c) full pipeline, median of the pages", statistics.median(per_page))):
         print(f"  {label:<44}{rate:>12,.0f}{1e6 / rate:>11.1f}{floor / rate:>9.1f}")
     print(f"  ratio pipeline / JSON floor = {full / floor:.3f} (parse / floor = {parse / floor:.3f})")
@@ -351,7 +353,7 @@ def _memory_child(checkpoints: tuple[int, ...], budget_s: float, queue: Any) -> 
         while wanted:
             prefix, shift = f"{k:08x}", k * span_ms
             for page, page_labels in zip(corpus.pages, labels):
-                body = json.loads(page.body)
+                body = parse_json(page.body)
                 if k:
                     for result, (tail, ms) in zip(body["results"], page_labels):
                         result["uuid"], result["time"] = prefix + tail, fmt_ms(ms + shift)

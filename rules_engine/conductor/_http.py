@@ -9,7 +9,6 @@ error, 429); otherwise the error is raised with ``in_doubt=True``.
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
 import random
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, Callable, TypeVar
 
 import httpx
 
+from .. import jsonfast
 from ..clock import Clock
 from ..errors import (
     AuthenticationError,
@@ -206,7 +206,7 @@ class HttpCaller:
                 raise ProtocolError("empty response body where JSON was expected", url)
             return None
         try:
-            return json.loads(content)
+            return jsonfast.loads(content)
         except ValueError as exc:
             if not expect_body:
                 return None

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..jsonfast import dumps
 from ..models import DecodedUplink, Firing, Intent
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
 
 PENDING, IN_FLIGHT, DONE, FAILED, APPLIED = "pending", "in_flight", "done", "failed", "applied"
 _CHUNK = 500
-_DECODED_JSON = json.JSONEncoder(default=str)  # json.dumps(..., default=str) builds one of these per call
 
 
 @dataclass(frozen=True)
@@ -83,13 +83,12 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
 def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], fields: Iterable[dict[str, Any]], now: float) -> None:
     """``fields``: each item's ``context["uplink"]`` (pipeline/context.py), already computed for the matcher."""
     rows = []
-    dumps = _DECODED_JSON.encode
     for item, uplink in zip(items, fields):
-        decoded, signal = item.decoded, uplink["signal"]
+        decoded, signal = item.decoded, item.uplink.signal
         rows.append((
             uplink["uuid"], uplink["app_token"] or "", uplink["module"], uplink["gateway"], uplink["port"], uplink["timestamp"],
             uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded) if decoded else None,
-            item.decode_error, item.uplink.signal.model_dump_json() if signal is not None else None, now,
+            item.decode_error, dumps(signal.__dict__) if signal is not None else None, now,
         ))
     conn.executemany(
         "INSERT OR IGNORE INTO uplinks (uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, "

@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
+from ..jsonfast import dumps
 from ..state import DeviceRecord
 
 __all__ = ["LedgerState"]
@@ -144,7 +145,7 @@ class LedgerState:
                 record = self._devices[module]
                 assert record is not None
                 rows.append((module, record.app_token, record.last_seen.timestamp() if record.last_seen else None,
-                             record.last_gateway, record.uplinks, json.dumps(record.state, sort_keys=True) if record.state else "{}"))
+                             record.last_gateway, record.uplinks, dumps(record.state, sort_keys=True) if record.state else "{}"))
             self.conn.executemany(
                 "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (module) DO UPDATE SET app_token = excluded.app_token, last_seen = excluded.last_seen, "
@@ -158,7 +159,7 @@ class LedgerState:
                 if value is None:
                     deletes.append(slot)
                 else:
-                    upserts.append((*slot, json.dumps(value)))
+                    upserts.append((*slot, dumps(value)))
             if upserts:
                 self.conn.executemany(
                     "INSERT INTO rule_state (rule_id, kind, key, value) VALUES (?, ?, ?, ?) "
@@ -170,7 +171,7 @@ class LedgerState:
             for key in self._dirty_globals:
                 if key in self._globals:
                     self.conn.execute("INSERT INTO global_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                      (key, json.dumps(self._globals[key])))
+                                      (key, dumps(self._globals[key])))
                 else:
                     self.conn.execute("DELETE FROM global_state WHERE key = ?", (key,))
         self._dirty_devices.clear()

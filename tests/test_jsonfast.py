@@ -1,0 +1,75 @@
+"""The per-uplink JSON helpers: orjson, with the standard library for what orjson refuses."""
+
+from __future__ import annotations
+
+import gc
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from rules_engine.conductor.models import SymphonySignal
+from rules_engine.jsonfast import dumps, loads
+
+
+@dataclass
+class _Point:
+    x: int
+
+
+def test_loads_reads_what_json_reads() -> None:
+    body = b'{"results": [{"uuid": "u", "n": 12345678901234567890123, "t": NaN}], "nextPageId": null}'
+    parsed = loads(body)  # orjson refuses both the 75-bit integer and NaN: the fallback reads them
+    assert parsed["results"][0]["n"] == 12345678901234567890123 and parsed["results"][0]["t"] != parsed["results"][0]["t"]
+    assert loads('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+
+
+def test_loads_rejects_what_json_rejects() -> None:
+    try:
+        loads(b"<html>")
+    except ValueError:
+        return
+    raise AssertionError("not JSON, yet parsed")
+
+
+def test_dumps_round_trips_and_writes_the_rest_as_str() -> None:
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    value = {"t": 21.37, "n": 3, "ok": True, "none": None, "list": [1, "a"], 7: "int key", "when": when,
+             "point": _Point(1), "raw": b"\x01"}
+    text = dumps(value)
+    assert json.loads(text) == {"t": 21.37, "n": 3, "ok": True, "none": None, "list": [1, "a"], "7": "int key",
+                                "when": str(when), "point": str(_Point(1)), "raw": str(b"\x01")}
+    assert " " not in dumps({"a": 1, "b": [1, 2]})
+    assert dumps({"n": 2**70}) == '{"n":1180591620717411303424}'  # past 64 bits: the standard library writes it
+
+
+def test_dumps_sort_keys() -> None:
+    assert dumps({"b": 1, "a": {"d": 2, "c": 3}}, sort_keys=True) == '{"a":{"c":3,"d":2},"b":1}'
+    assert dumps({"b": 1, "a": 2**70}, sort_keys=True) == '{"a":1180591620717411303424,"b":1}'
+
+
+def test_dumps_non_finite_floats_as_null() -> None:
+    assert dumps({"x": float("nan"), "y": float("inf")}) == '{"x":null,"y":null}'
+
+
+def test_signal_as_stored_equals_the_models_own_json() -> None:
+    signal = SymphonySignal(sf=9, snr=-3, rssi=-101, frequency=915000000, channel_number=4)
+    assert dumps(signal.__dict__) == signal.model_dump_json()
+
+
+def test_loads_holds_the_collector_while_a_body_is_built() -> None:
+    body = json.dumps({"results": [{"value": {"n": i}} for i in range(20_000)]}).encode()
+    collections: list[str] = []
+
+    def count(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        parsed = loads(body)
+        during = len(collections)
+    finally:
+        gc.callbacks.remove(count)
+    # 40k containers: ~57 young collections while they are built unheld; held, one once the collector is back
+    assert during <= 1 and gc.isenabled() and len(parsed["results"]) == 20_000
