@@ -210,8 +210,11 @@ class _Parser:
             return OpNode(op, (self.node(value, op_path, depth),), raw_args, op_path)
         args = []
         for i, arg in enumerate(raw_args):
-            if arg is None or type(arg) in _JSON_SCALARS:  # the common case, without the recursion
+            cls = type(arg)
+            if arg is None or cls in _JSON_SCALARS:  # the common cases first, without node()
                 args.append(Literal(arg, f"{op_path}[{i}]"))
+            elif cls is dict and len(arg) == 1:  # the depth was checked above, for every argument
+                args.append(self.operation(arg, f"{op_path}[{i}]", depth))
             else:
                 args.append(self.node(arg, f"{op_path}[{i}]", depth))
         return OpNode(op, tuple(args), raw_args, op_path)
