@@ -32,6 +32,15 @@ __all__ = ["Daemon"]
 log = logging.getLogger("rules_engine.daemon")
 
 
+
+def _freeze_long_lived() -> None:
+    """Keep what lives as long as the process (plugins, rules, compiled conditions) out of every
+    later garbage collection's scan. Called again after a reload: unfreezing first lets the
+    previous rule set be collected."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
 class Daemon:
     def __init__(self, config: EngineConfig, *, environ: dict[str, str] | None = None, watch: bool = True) -> None:
         self.config = config
@@ -90,10 +99,7 @@ class Daemon:
                 if tasks[-1].done():
                     tasks[-1].result()
                 self.admin_port = admin_server.servers[0].sockets[0].getsockname()[1] if admin_server.servers else None
-            # What start-up built (plugins, rules, compiled conditions) lives as long as the process:
-            # keep it out of every later garbage collection's scan.
-            gc.collect()
-            gc.freeze()
+            _freeze_long_lived()
             scheduler.start()
             tasks.append(asyncio.create_task(self._reloader(engine, toolkit, scheduler), name="reload"))
             if self.watch:
@@ -129,9 +135,7 @@ class Daemon:
                     log.error("rule reload rejected; the previous rules keep running", extra={"problem": problem})
                 continue
             engine.accept_rules(ruleset)
-            gc.unfreeze()  # the previous rule set was frozen with the rest: let it be collected
-            gc.collect()
-            gc.freeze()
+            _freeze_long_lived()
             log.info("rules reloaded", extra={"rules": len(ruleset.rules), "files": len(ruleset.files)})
 
     async def _watcher(self) -> None:

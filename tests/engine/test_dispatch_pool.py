@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from pydantic import BaseModel
 
 from rules_engine.actions import ActionType, ExecutionContext
@@ -60,6 +61,13 @@ def _dispatcher(ledger: Ledger, clock: ManualClock, recorder: Recorder, concurre
                       DispatchPolicy(concurrency=concurrency))
 
 
+@pytest.fixture
+def ledger(tmp_path: Path) -> Iterator[Ledger]:
+    opened = Ledger.open_writer(tmp_path / "ledger.db")
+    yield opened
+    opened.close()
+
+
 async def _until(condition: Any) -> None:
     for _ in range(200):
         if condition():
@@ -68,76 +76,60 @@ async def _until(condition: Any) -> None:
     raise AssertionError("condition never became true")
 
 
-async def test_an_intent_written_during_a_slow_send_does_not_wait_for_it(tmp_path: Path) -> None:
+async def test_an_intent_written_during_a_slow_send_does_not_wait_for_it(ledger: Ledger) -> None:
     clock, recorder = ManualClock(), Recorder()
-    ledger = Ledger.open_writer(tmp_path / "ledger.db")
-    try:
-        dispatcher = _dispatcher(ledger, clock, recorder, concurrency=2)
-        _write(ledger, clock, "slow")
-        drain = asyncio.create_task(dispatcher.drain())
-        await _until(lambda: recorder.started == ["slow"])
-        _write(ledger, clock, "fast")
-        dispatcher.notify()  # what the engine does after each commit that wrote intents
-        recorder.release("fast")
-        await _until(lambda: recorder.finished == ["fast"])  # sent while "slow" is still running
-        assert not drain.done()
-        recorder.release("slow")
-        assert await drain == 2
-        statuses = dict(ledger.conn.execute("SELECT event_id, status FROM outbox").fetchall())
-        assert statuses == {"slow": "done", "fast": "done"}
-    finally:
-        ledger.close()
+    dispatcher = _dispatcher(ledger, clock, recorder, concurrency=2)
+    _write(ledger, clock, "slow")
+    drain = asyncio.create_task(dispatcher.drain())
+    await _until(lambda: recorder.started == ["slow"])
+    _write(ledger, clock, "fast")
+    dispatcher.notify()  # what the engine does after each commit that wrote intents
+    recorder.release("fast")
+    await _until(lambda: recorder.finished == ["fast"])  # sent while "slow" is still running
+    assert not drain.done()
+    recorder.release("slow")
+    assert await drain == 2
+    statuses = dict(ledger.conn.execute("SELECT event_id, status FROM outbox").fetchall())
+    assert statuses == {"slow": "done", "fast": "done"}
 
 
-async def test_no_more_than_concurrency_sends_at_once_and_each_intent_once(tmp_path: Path) -> None:
+async def test_no_more_than_concurrency_sends_at_once_and_each_intent_once(ledger: Ledger) -> None:
     clock, recorder = ManualClock(), Recorder()
-    ledger = Ledger.open_writer(tmp_path / "ledger.db")
-    try:
-        dispatcher = _dispatcher(ledger, clock, recorder, concurrency=3)
-        names = [f"i{n}" for n in range(7)]
-        for name in names:
-            _write(ledger, clock, name)
-        drain = asyncio.create_task(dispatcher.drain())
-        await _until(lambda: len(recorder.started) == 3)
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert recorder.started == names[:3]  # the pool is full; the rest wait
-        for name in names:
-            recorder.release(name)
-        assert await drain == 7
-        assert sorted(recorder.started) == sorted(names) and len(recorder.started) == 7
-    finally:
-        ledger.close()
+    dispatcher = _dispatcher(ledger, clock, recorder, concurrency=3)
+    names = [f"i{n}" for n in range(7)]
+    for name in names:
+        _write(ledger, clock, name)
+    drain = asyncio.create_task(dispatcher.drain())
+    await _until(lambda: len(recorder.started) == 3)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert recorder.started == names[:3]  # the pool is full; the rest wait
+    for name in names:
+        recorder.release(name)
+    assert await drain == 7
+    assert sorted(recorder.started) == sorted(names) and len(recorder.started) == 7
 
 
-async def test_a_cap_stops_after_that_many(tmp_path: Path) -> None:
+async def test_a_cap_stops_after_that_many(ledger: Ledger) -> None:
     clock, recorder = ManualClock(), Recorder()
-    ledger = Ledger.open_writer(tmp_path / "ledger.db")
-    try:
-        dispatcher = _dispatcher(ledger, clock, recorder, concurrency=4)
-        for n in range(5):
-            _write(ledger, clock, f"i{n}")
-            recorder.release(f"i{n}")
-        assert await dispatcher.drain(cap=3) == 3
-        assert await dispatcher.drain() == 2
-    finally:
-        ledger.close()
+    dispatcher = _dispatcher(ledger, clock, recorder, concurrency=4)
+    for n in range(5):
+        _write(ledger, clock, f"i{n}")
+        recorder.release(f"i{n}")
+    assert await dispatcher.drain(cap=3) == 3
+    assert await dispatcher.drain() == 2
 
 
-async def test_cancelled_drain_leaves_started_sends_in_flight(tmp_path: Path) -> None:
+async def test_cancelled_drain_leaves_started_sends_in_flight(ledger: Ledger) -> None:
     clock, recorder = ManualClock(), Recorder()
-    ledger = Ledger.open_writer(tmp_path / "ledger.db")
+    dispatcher = _dispatcher(ledger, clock, recorder, concurrency=2)
+    _write(ledger, clock, "stuck")
+    drain = asyncio.create_task(dispatcher.drain())
+    await _until(lambda: recorder.started == ["stuck"])
+    drain.cancel()
     try:
-        dispatcher = _dispatcher(ledger, clock, recorder, concurrency=2)
-        _write(ledger, clock, "stuck")
-        drain = asyncio.create_task(dispatcher.drain())
-        await _until(lambda: recorder.started == ["stuck"])
-        drain.cancel()
-        try:
-            await drain
-        except asyncio.CancelledError:
-            pass
-        (status,), = ledger.conn.execute("SELECT status FROM outbox").fetchall()
-        assert status == "in_flight"  # reconciled at the next start, never silently dropped
-    finally:
-        ledger.close()
+        await drain
+    except asyncio.CancelledError:
+        pass
+    (status,), = ledger.conn.execute("SELECT status FROM outbox").fetchall()
+    assert status == "in_flight"  # reconciled at the next start, never silently dropped
