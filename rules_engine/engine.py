@@ -20,15 +20,14 @@ import httpx
 from .actions import ExecutionContext
 from .clock import Clock
 from .conductor import ConductorClient
-from .hotpath import gc_paused, trusted
+from .hotpath import gc_paused
 from .config import EngineConfig
 from .errors import ConductorError, RequestRejectedError
 from .ledger.records import get_cursor, record_poll_error, set_swept
 from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
-from .models import ScheduleEvent, SendEvent, SilenceEvent, UplinkEvent
-from .pipeline.context import uplink_fields
+from .models import ScheduleEvent, SendEvent, SilenceEvent
 from .pipeline.dedupe import drop_known, known_filter
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
@@ -236,19 +235,21 @@ class Engine:
         with cycle(self.ledger, self.state) as conn:
             fresh = drop_known(conn, uplinks)
             waiting = self.acks.waiting(conn)
-            items, fields = [], []
+            items = []
+            decode, observe, match, record = self.toolkit.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
             for uplink in fresh:
-                item = self.toolkit.decode(uplink)
+                item = decode(uplink)
                 if item.decode_error:
                     self.metrics.decode_errors.labels(item.decoder or "").inc()
                 items.append(item)
-                fields.append(context_fields := uplink_fields(item))
-                for send_event in self.acks.observe(conn, item, waiting):
-                    firings.extend(self._send_finished(send_event))
-                event = trusted(UplinkEvent, {"kind": "uplink", "item": item})
-                firings.extend(self.matcher.match(event, self.state, uplink_fields=context_fields).firings)
-                self.state.record_uplink(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
-            write_uplinks(conn, items, now, fields)
+                if waiting:
+                    for send_event in observe(conn, item, waiting):
+                        firings.extend(self._send_finished(send_event))
+                fired = match(item, self.state)
+                if fired:
+                    firings.extend(fired)
+                record(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
+            write_uplinks(conn, items, now)
             write_firings(conn, firings, now)
             advance_cursor(conn, health.token, alias, cursor_ts, now)
         if len(uplinks) > len(fresh):

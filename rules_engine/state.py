@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Collection, Protocol
 
 __all__ = ["DeviceRecord", "StateStore", "MemoryStateStore"]
 
@@ -34,6 +34,10 @@ class StateStore(Protocol):
 
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         """Replace (or with ``None`` delete) a modifier's state."""
+
+    def held(self, key: str) -> Collection[tuple[str, str]]:
+        """``(rule id, modifier)`` of every modifier state kept under ``key`` (any rule): the
+        matcher asks once per event instead of once per rule."""
 
     def device(self, module: str) -> DeviceRecord | None: ...
 
@@ -59,6 +63,7 @@ class MemoryStateStore:
 
     def __init__(self) -> None:
         self.rules: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._held: dict[str, set[tuple[str, str]]] = {}
         self.devices: dict[str, DeviceRecord] = {}
         self.globals: dict[str, Any] = {}
         self.seqs: dict[str, int] = {}
@@ -73,8 +78,17 @@ class MemoryStateStore:
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         if value is None:
             self.rules.pop((rule_id, kind, key), None)
+            slots = self._held.get(key)
+            if slots is not None:
+                slots.discard((rule_id, kind))
+                if not slots:
+                    del self._held[key]
         else:
             self.rules[(rule_id, kind, key)] = copy.deepcopy(value)
+            self._held.setdefault(key, set()).add((rule_id, kind))
+
+    def held(self, key: str) -> Collection[tuple[str, str]]:
+        return self._held.get(key, ())
 
     def device(self, module: str) -> DeviceRecord | None:
         return self.devices.get(module)

@@ -80,14 +80,14 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
     return found
 
 
-def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], fields: Iterable[dict[str, Any]], now: float) -> None:
-    """``fields``: each item's ``context["uplink"]`` (pipeline/context.py), already computed for the matcher."""
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
     rows = []
-    for item, uplink in zip(items, fields):
-        decoded, signal = item.decoded, item.uplink.signal
+    for item in items:
+        uplink, decoded = item.uplink, item.decoded
+        signal, time = uplink.signal, uplink.time
         rows.append((
-            uplink["uuid"], uplink["app_token"] or "", uplink["module"], uplink["gateway"], uplink["port"], uplink["timestamp"],
-            uplink["time"], uplink["payload_hex"], item.decoder, dumps(decoded) if decoded else None,
+            uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, time.timestamp(),
+            time.isoformat(), uplink.payload.hex().upper(), item.decoder, dumps(decoded) if decoded else None,
             item.decode_error, dumps(signal.__dict__) if signal is not None else None, now,
         ))
     conn.executemany(

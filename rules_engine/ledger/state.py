@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Collection
 
 from ..jsonfast import dumps
 from ..state import DeviceRecord
@@ -29,6 +29,8 @@ class LedgerState:
         self.conn = conn
         self._devices: dict[str, DeviceRecord | None] = {}
         self._rules: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self._held: dict[str, set[tuple[str, str]]] = {}  # key -> (rule id, modifier) with state under it
+        self._rules_loaded = False
         self._globals: dict[str, Any] | None = None
         self._dirty_devices: set[str] = set()
         self._dirty_rules: set[tuple[str, str, str]] = set()
@@ -75,14 +77,22 @@ class LedgerState:
 
     # -- modifier state -------------------------------------------------------------------------
 
+    def _load_rules(self) -> None:
+        """Every stored modifier state, read from the ledger on first use (this process is the only
+        writer): a partition or key missing afterwards has no state, so first sight of a device
+        costs no query."""
+        if self._rules_loaded:
+            return
+        for rule_id, kind, key, value in self.conn.execute("SELECT rule_id, kind, key, value FROM rule_state"):
+            self._rules.setdefault((rule_id, kind), {})[key] = json.loads(value)
+            self._held.setdefault(key, set()).add((rule_id, kind))
+        self._rules_loaded = True
+
     def _partition(self, rule_id: str, kind: str) -> dict[str, dict[str, Any]]:
-        """Every stored state of one modifier of one rule, read from the ledger on first use: a
-        key missing here has no state, so first sight of a device costs no query."""
         part = self._rules.get((rule_id, kind))
         if part is None:
-            part = {key: json.loads(value) for key, value in self.conn.execute(
-                "SELECT key, value FROM rule_state WHERE rule_id = ? AND kind = ?", (rule_id, kind))}
-            self._rules[(rule_id, kind)] = part
+            self._load_rules()
+            part = self._rules.setdefault((rule_id, kind), {})
         return part
 
     def rule_state(self, rule_id: str, kind: str, key: str) -> dict[str, Any] | None:
@@ -97,9 +107,19 @@ class LedgerState:
         part = self._partition(rule_id, kind)
         if value is None:
             part.pop(key, None)
+            slots = self._held.get(key)
+            if slots is not None:
+                slots.discard((rule_id, kind))
+                if not slots:
+                    del self._held[key]
         else:
             part[key] = dict(value)
+            self._held.setdefault(key, set()).add((rule_id, kind))
         self._dirty_rules.add((rule_id, kind, key))
+
+    def held(self, key: str) -> Collection[tuple[str, str]]:
+        self._load_rules()
+        return self._held.get(key, ())
 
     # -- global state ---------------------------------------------------------------------------
 
@@ -182,12 +202,9 @@ class LedgerState:
         """Forget everything cached (after a rollback)."""
         self._devices.clear()
         self._rules.clear()
+        self._held.clear()
+        self._rules_loaded = False
         self._globals = None
         self._dirty_devices.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()
-
-    def forget_rule(self, rule_id: str) -> None:
-        dirty = {slot[:2] for slot in self._dirty_rules if slot[0] == rule_id}
-        for partition in [p for p in self._rules if p[0] == rule_id and p not in dirty]:
-            del self._rules[partition]

@@ -12,9 +12,10 @@ from typing import Any, Callable
 
 from ..acks.spec import seq_hex
 from ..actions import lookup
-from ..models import Evaluation, Event, Firing, Intent, Uplink
+from ..hotpath import trusted
+from ..models import DecodedUplink, Evaluation, Event, Firing, Intent, Uplink, UplinkEvent
 from ..rules.compiled import CompiledRule
-from ..rules.index import RuleIndex
+from ..rules.index import RuleIndex, UplinkPlan
 from ..state import StateStore
 from .context import build_context
 from .modifiers import apply_modifiers, truthy
@@ -24,14 +25,47 @@ __all__ = ["Matcher", "MatchResult", "intent_key"]
 log = logging.getLogger("rules_engine.match")
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def intent_key(rule_id: str, event_id: str, index: int) -> str:
     return f"{rule_id}|{event_id}|{index}"
 
 
 def _named_keys(uplink: Uplink) -> dict[str, str]:
     """The named modifier keys of an uplink event (what :class:`NamedKey` reads from its context)."""
-    return {"rule": "", "module": str(uplink.module or ""), "gateway": str(uplink.gateway or ""),
-            "app_token": str(uplink.app_token or "")}
+    return {"rule": "", "module": uplink.module or "", "gateway": uplink.gateway or "", "app_token": uplink.app_token or ""}
+
+
+def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
+                  store: StateStore) -> tuple[list[CompiledRule], frozenset[str] | set[str]]:
+    """The candidates that can fire (no guard, or a guard that holds), and those whose guard is
+    false but that may keep modifier state for this event (a false condition may reset or re-arm
+    it), in file order; with the ids of the latter."""
+    look = plan.unguarded.union(plan.guards.passing(decoded))
+    stateful = plan.stateful - look
+    pruned: frozenset[str] | set[str] = _NONE
+    if stateful:
+        holding = set(plan.stateful_by_expression)
+        for name in plan.state_key_names:
+            held = store.held(getattr(uplink, name) or "" if name != "rule" else "")
+            if held:
+                holding.update(rule_id for rule_id, _kind in held)
+        pruned = stateful & holding
+        look |= pruned
+    if not look:
+        return [], pruned
+    by_id = plan.by_id
+    return [by_id[rule_id] for rule_id in sorted(look, key=plan.order.__getitem__)], pruned
+
+
+def _holds_state(rule: CompiledRule, named: dict[str, str], peek: Callable[[str, str, str], Any]) -> bool:
+    """Whether the ``for`` or ``edge`` of ``rule`` keeps state for this event (``True`` when a key
+    is an expression: that needs the context, the caller looks)."""
+    for kind, name in rule.false_state_slots:
+        if name is None or peek(rule.id, kind, named[name]) is not None:
+            return True
+    return False
 
 
 @dataclass
@@ -52,7 +86,35 @@ class Matcher:
 
     def match(self, event: Event, store: StateStore, *, trace_all: bool = False,
               uplink_fields: dict[str, Any] | None = None) -> MatchResult:
-        """``uplink_fields``: the event's ``context["uplink"]`` when the caller already built it."""
+        """``uplink_fields``: the event's ``context["uplink"]`` when the caller already built it.
+        ``trace_all``: an evaluation of every candidate rule, fired or not (no rule is skipped)."""
+        if event.kind != "uplink":
+            return self._run(event, self.index.candidates(event), _NONE, store, trace_all, uplink_fields)
+        uplink = event.item.uplink
+        plan = self.index.uplink_plan(uplink.app_token, uplink.port)
+        if plan.guards and not trace_all:
+            candidates, pruned = _worth_a_look(plan, event.item.decoded, uplink, store)
+            return self._run(event, candidates, pruned, store, trace_all, uplink_fields)
+        return self._run(event, plan.rules, _NONE, store, trace_all, uplink_fields)
+
+    def match_uplink(self, item: DecodedUplink, store: StateStore) -> list[Firing]:
+        """The firings of one decoded uplink: :meth:`match` without building the event, its
+        context or a result when, as for most uplinks, the guards of every candidate fail
+        (rules/guards.py) and none of them keeps modifier state to update."""
+        uplink = item.uplink
+        plan = self.index.uplink_plan(uplink.app_token, uplink.port)
+        if plan.guards:
+            candidates, pruned = _worth_a_look(plan, item.decoded, uplink, store)
+            if not candidates:
+                return []
+        else:
+            candidates, pruned = plan.rules, _NONE
+        event = trusted(UplinkEvent, {"kind": "uplink", "item": item})
+        return self._run(event, candidates, pruned, store, False, None).firings
+
+    def _run(self, event: Event, candidates: list[CompiledRule], failing: frozenset[str] | set[str], store: StateStore,
+             trace_all: bool, uplink_fields: dict[str, Any] | None) -> MatchResult:
+        """Evaluate ``candidates`` in order; ``failing``: those among them whose guard is false."""
         firings: list[Firing] = []
         evaluations: list[Evaluation] = []
         base_context: dict[str, Any] | None = None
@@ -60,10 +122,13 @@ class Matcher:
         uplink = event.item.uplink if event.kind == "uplink" else None
         named = None if uplink is None else _named_keys(uplink)
         peek = store.peek_rule_state
-        for rule in self.index.candidates(event):
+        for rule in candidates:
             # the index already applied the AppToken and port filters of an uplink rule
             if (uplink is None or rule.filters_beyond_index) and not rule.accepts(event):
                 continue
+            pruned = rule.id in failing
+            if pruned and (not rule.false_state_slots or (named is not None and not _holds_state(rule, named, peek))):
+                continue  # a guard is false, so is the condition, and no modifier state to update
             if rule.own_decoder and uplink is not None and self.redecode is not None:
                 context = build_context(event, store, self.redecode(rule, event), uplink_fields)
             else:
@@ -71,22 +136,24 @@ class Matcher:
                     base_context = build_context(event, store, None, uplink_fields)
                 context = base_context
             context["rule"] = rule.context_entry
-            try:
-                value = rule.condition(context)
-            except Exception as exc:  # a plugin operator that raises must not stop the engine
-                log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
-                value, error = False, f"condition raised {type(exc).__name__}: {exc}"
+            error = None
+            if pruned:
+                value: Any = False
             else:
-                if not trace_all and (value is False or value is None or not truthy(value)):
-                    # The common case. A false condition changes modifier state only where a `for`
-                    # holds a count (reset) or an `edge` is disarmed (re-arm): none kept, nothing to do.
-                    for kind, name in rule.false_state_slots:
-                        key = named[name] if name is not None and named is not None else rule.keys[kind](context)
-                        if peek(rule.id, kind, key) is not None:
-                            break
-                    else:
-                        continue
-                error = None
+                try:
+                    value = rule.condition(context)
+                except Exception as exc:  # a plugin operator that raises must not stop the engine
+                    log.warning("condition raised", extra={"rule_id": rule.id, "event_id": event.id, "error": repr(exc)})
+                    value, error = False, f"condition raised {type(exc).__name__}: {exc}"
+            if error is None and not trace_all and (value is False or value is None or not truthy(value)):
+                # The common case. A false condition changes modifier state only where a `for`
+                # holds a count (reset) or an `edge` is disarmed (re-arm): none kept, nothing to do.
+                for kind, name in rule.false_state_slots:
+                    key = named[name] if name is not None and named is not None else rule.keys[kind](context)
+                    if peek(rule.id, kind, key) is not None:
+                        break
+                else:
+                    continue
             fired, reason = apply_modifiers(rule, context, value, now, store, named)
             if error:
                 reason = error

@@ -17,7 +17,6 @@ from ..ledger.records import insert_firing, insert_uplinks, set_cursor
 from ..ledger.state import LedgerState
 from ..ledger.store import Ledger
 from ..models import DecodedUplink, Firing
-from .context import uplink_fields
 
 __all__ = ["cycle", "write_firings", "write_uplinks", "advance_cursor"]
 
@@ -33,11 +32,8 @@ def cycle(ledger: Ledger, state: LedgerState) -> Iterator[sqlite3.Connection]:
         raise
 
 
-def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float,
-                  fields: list[dict[str, Any]] | None = None) -> None:
-    """``fields``: each item's ``uplink_fields``, when the matcher's context already has them."""
-    items = list(items)
-    insert_uplinks(conn, items, fields if fields is not None else [uplink_fields(item) for item in items], now)
+def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+    insert_uplinks(conn, items, now)
 
 
 def write_firings(conn: sqlite3.Connection, firings: Iterable[Firing], now: float) -> int:

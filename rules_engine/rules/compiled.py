@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from ..actions import ActionType, PlannedAction
 from ..models import Event
+from .guards import Guard
 from .schema import RuleSpec
 from .source import Located
 
@@ -72,6 +73,8 @@ class CompiledRule:
     ports: frozenset[int] | None
     modules: frozenset[str] | None
     gateways: frozenset[str] | None
+    #: Comparisons of decoded fields with numbers the condition cannot hold without (rules/guards.py).
+    guards: tuple[Guard, ...] = ()
     id: str = ""
     trigger: str = ""
     #: Modifiers that keep state even while the condition is false (``for`` resets, ``edge`` re-arms).

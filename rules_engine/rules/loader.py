@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from ..errors import ConditionError, RuleError
 from .compiled import CompiledAction, CompiledRule, key_function
 from .diagnostics import Problem, did_you_mean, problems_from_validation
+from .guards import extract_guards
 from .schema import RuleFile, RuleSpec
 from .source import DataPath, SourceMap, load_yaml
 
@@ -179,6 +180,7 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
         ports=frozenset(trigger.uplink.port) if trigger.uplink and trigger.uplink.port else None,
         modules=frozenset(filters.module) if filters is not None and filters.module else None,
         gateways=frozenset(trigger.uplink.gateway) if trigger.uplink and trigger.uplink.gateway else None,
+        guards=extract_guards(spec.condition, toolkit.operators) if trigger.kind == "uplink" and spec.decoder is None else (),
     )
     return rule, problems
 

@@ -1,0 +1,50 @@
+"""``LedgerState.held``: every modifier state under a key, including state written by an earlier
+process, kept in step with writes, deletes and a rollback's ``discard``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules_engine.ledger.state import LedgerState
+from rules_engine.ledger.store import Ledger
+from rules_engine.state import MemoryStateStore
+
+
+def test_held_sees_state_from_an_earlier_process_and_follows_writes(tmp_path: Path) -> None:
+    ledger = Ledger.open_writer(tmp_path / "ledger.db")
+    try:
+        first = LedgerState(ledger.conn)
+        with ledger.transaction():
+            first.set_rule_state("hot", "edge", "m1", {"armed": False})
+            first.set_rule_state("cold", "for", "m1", {"since": 1.0, "count": 2})
+            first.set_rule_state("cold", "for", "m2", {"since": 1.0, "count": 1})
+            first.flush()
+
+        later = LedgerState(ledger.conn)  # a restart: nothing cached yet
+        assert set(later.held("m1")) == {("hot", "edge"), ("cold", "for")}
+        assert set(later.held("m3")) == set()
+        with ledger.transaction():
+            later.set_rule_state("hot", "edge", "m1", None)
+            later.set_rule_state("hot", "cooldown", "m3", {"last": 5.0})
+            later.flush()
+        assert set(later.held("m1")) == {("cold", "for")}
+        assert set(later.held("m3")) == {("hot", "cooldown")}
+
+        later.set_rule_state("cold", "for", "m2", None)  # then the cycle rolls back
+        later.discard()
+        assert set(later.held("m2")) == {("cold", "for")}
+        assert later.peek_rule_state("cold", "for", "m2") == {"since": 1.0, "count": 1}
+    finally:
+        ledger.close()
+
+
+def test_the_memory_store_keeps_the_same_index() -> None:
+    store = MemoryStateStore()
+    store.set_rule_state("hot", "edge", "m1", {"armed": False})
+    store.set_rule_state("cold", "for", "m1", {"count": 1})
+    assert set(store.held("m1")) == {("hot", "edge"), ("cold", "for")}
+    store.set_rule_state("hot", "edge", "m1", None)
+    store.set_rule_state("hot", "edge", "m9", None)  # deleting what is not there changes nothing
+    assert set(store.held("m1")) == {("cold", "for")}
+    store.set_rule_state("cold", "for", "m1", None)
+    assert set(store.held("m1")) == set()
