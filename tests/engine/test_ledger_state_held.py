@@ -48,3 +48,27 @@ def test_the_memory_store_keeps_the_same_index() -> None:
     assert set(store.held("m1")) == {("cold", "for")}
     store.set_rule_state("cold", "for", "m1", None)
     assert set(store.held("m1")) == set()
+
+
+def test_devices_are_inserted_once_then_updated_and_a_row_deleted_behind_the_cache_is_written_again(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    ledger = Ledger.open_writer(tmp_path / "ledger.db")
+    try:
+        state = LedgerState(ledger.conn)
+        at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        for count in (1, 2):
+            with ledger.transaction():
+                state.record_uplink("m1", "tok", "gw1", at)
+                state.record_uplink("m2", "tok", "gw2", at)
+                state.set_device_state("m2", "mode", count)
+                state.flush()
+            rows = ledger.conn.execute("SELECT module, uplinks, state FROM devices ORDER BY module").fetchall()
+            assert rows == [("m1", count, "{}"), ("m2", count, f'{{"mode":{count}}}')]
+        ledger.conn.execute("DELETE FROM devices WHERE module = 'm1'")
+        with ledger.transaction():
+            state.record_uplink("m1", "tok", "gw1", at)
+            state.flush()
+        assert ledger.conn.execute("SELECT uplinks FROM devices WHERE module = 'm1'").fetchone() == (3,)
+    finally:
+        ledger.close()
