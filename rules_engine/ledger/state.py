@@ -120,7 +120,8 @@ class LedgerState:
         self._dirty_rules.add((rule_id, kind, key))
 
     def held(self, key: str) -> Collection[tuple[str, str]]:
-        self._load_rules()
+        if not self._rules_loaded:
+            self._load_rules()
         return self._held.get(key, ())
 
     # -- global state ---------------------------------------------------------------------------

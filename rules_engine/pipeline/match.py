@@ -42,13 +42,23 @@ def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
     """The candidates that can fire (no guard, or a guard that holds), and those whose guard is
     false but that may keep modifier state for this event (a false condition may reset or re-arm
     it), in file order; with the ids of the latter."""
-    look = plan.unguarded.union(plan.guards.passing(decoded))
+    passing = plan.guards.passing(decoded)
+    if not passing and not plan.unguarded:  # the common case: nothing can fire
+        if not plan.stateful:
+            return [], _NONE
+        if not plan.stateful_by_expression:
+            for name in plan.state_key_names:
+                if store.held((getattr(uplink, name) or "") if name != "rule" else ""):
+                    break
+            else:
+                return [], _NONE  # and no rule keeps state for this uplink's keys
+    look = plan.unguarded.union(passing)
     stateful = plan.stateful - look
     pruned: frozenset[str] | set[str] = _NONE
     if stateful:
         holding = set(plan.stateful_by_expression)
         for name in plan.state_key_names:
-            held = store.held(getattr(uplink, name) or "" if name != "rule" else "")
+            held = store.held((getattr(uplink, name) or "") if name != "rule" else "")
             if held:
                 holding.update(rule_id for rule_id, _kind in held)
         pruned = stateful & holding

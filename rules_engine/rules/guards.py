@@ -163,7 +163,11 @@ class GuardGroups:
                 passing.extend(rule_ids)  # not a plain number: the rules decide for themselves
                 continue
             cut = bisect_left(numbers, value) if left else bisect_right(numbers, value)
-            passing.extend(rule_ids[:cut] if prefix else rule_ids[cut:])
+            if prefix:
+                if cut:
+                    passing.extend(rule_ids[:cut])
+            elif cut < len(numbers):
+                passing.extend(rule_ids[cut:])
         for name, same, rule_ids in self._equal:
             value = decoded.get(name)
             kind = type(value)
