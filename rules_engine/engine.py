@@ -171,10 +171,14 @@ class Engine:
         known = known_filter(self.ledger.conn)
         try:
             for window in windows:
-                fetched = await fetch_window(self.conductor, health.token, window, known=known)
-                if fetched.known:
-                    self.metrics.duplicates.labels(alias).inc(fetched.known)
-                new += self._process(alias, fetched.uplinks, window.stop.timestamp())
+                # The collector is held from the response body to the commit and until the
+                # window's objects are freed: freed objects leave it nothing to scan.
+                with gc_paused():
+                    fetched = await fetch_window(self.conductor, health.token, window, known=known)
+                    if fetched.known:
+                        self.metrics.duplicates.labels(alias).inc(fetched.known)
+                    new += self._process(alias, fetched.uplinks, window.stop.timestamp())
+                    del fetched
                 if sweep:
                     self._swept(health, window.stop.timestamp())
         except RequestRejectedError as error:
