@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from operator import itemgetter
 
 from ..conductor import Uplink
 from ..conductor._wire import KnownFilter
@@ -16,13 +17,17 @@ def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink]) -> list[Uplink]:
     listed twice in ``uplinks`` counts once."""
     if not uplinks:
         return []
-    unique: dict[str, Uplink] = {}
+    stamped: dict[str, tuple[float, Uplink]] = {}
     for uplink in uplinks:
-        unique.setdefault(uplink.uuid, uplink)
-    known = known_uuids(conn, [(uplink.time.timestamp(), uuid) for uuid, uplink in unique.items()])
-    fresh = [uplink for uuid, uplink in unique.items() if uuid not in known]
-    fresh.sort(key=lambda uplink: (uplink.time, uplink.uuid))
-    return fresh
+        if uplink.uuid not in stamped:
+            stamped[uplink.uuid] = (uplink.time.timestamp(), uplink)
+    known = known_uuids(conn, [(ts, uuid) for uuid, (ts, _uplink) in stamped.items()])
+    fresh = [(ts, uuid, uplink) for uuid, (ts, uplink) in stamped.items() if uuid not in known]
+    fresh.sort(key=_time_then_uuid)  # epoch seconds order as the times do (distinct microseconds stay distinct)
+    return [uplink for _ts, _uuid, uplink in fresh]
+
+
+_time_then_uuid = itemgetter(0, 1)
 
 
 def known_filter(conn: sqlite3.Connection) -> KnownFilter:
