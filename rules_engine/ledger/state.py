@@ -62,7 +62,11 @@ class LedgerState:
         return record
 
     def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
-        record = self._device_for_write(module)
+        record = self._devices.get(module)
+        if record is None:  # not cached, or cached as absent
+            record = self._device_for_write(module)
+        else:
+            self._dirty_devices.add(module)
         record.uplinks += 1
         record.app_token = app_token or record.app_token
         if record.last_seen is None or time >= record.last_seen:
