@@ -3,6 +3,8 @@
 :func:`trusted` builds a frozen pydantic model from values that are already valid:
 ``Model.model_construct`` costs ~10 µs for a model of a dozen fields and the hot path builds
 several per uplink; this sets the same four slots ``model_construct`` sets and nothing else.
+A caller that builds many instances of one model passes ``fields``, the field names as a frozenset
+made once: copying it is cheaper than hashing every key of ``values`` again.
 
 :func:`gc_paused` holds the cyclic garbage collector while a batch is processed.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Any, Iterator, TypeVar
+from typing import AbstractSet, Any, Iterator, TypeVar
 
 from pydantic import BaseModel
 
@@ -19,17 +21,24 @@ __all__ = ["trusted", "gc_paused"]
 
 M = TypeVar("M", bound=BaseModel)
 
-_setattr = object.__setattr__
 _new = object.__new__
+# The setters of the four slots every model has (declared by BaseModel): calling them directly
+# skips the attribute lookup ``object.__setattr__`` does for each (~25% of ``trusted``).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
-def trusted(cls: type[M], values: dict[str, Any]) -> M:
-    """An instance of ``cls`` whose fields are ``values`` (every field, no validation, no defaults)."""
+def trusted(cls: type[M], values: dict[str, Any], fields: AbstractSet[str] | None = None) -> M:
+    """An instance of ``cls`` whose fields are ``values`` (every field, no validation, no defaults).
+
+    ``fields``, if given, must be the keys of ``values``; each instance gets its own copy."""
     model = _new(cls)
-    _setattr(model, "__dict__", values)
-    _setattr(model, "__pydantic_fields_set__", set(values))
-    _setattr(model, "__pydantic_extra__", None)
-    _setattr(model, "__pydantic_private__", None)
+    _set_dict(model, values)
+    _set_fields_set(model, set(values if fields is None else fields))
+    _set_extra(model, None)
+    _set_private(model, None)
     return model
 
 

@@ -6,6 +6,9 @@ Building is the mirror: enum label -> raw, ``(value - add) / scale``, rounding, 
 Numbers written with a decimal scale such as ``0.01`` are divided by 100 instead of multiplied by
 0.01, so ``6052`` decodes to ``60.52`` and not to ``60.520000000000003``.
 
+:func:`decode_source` gives the same decoding as Python source, for the struct decoder's generated
+code, when every step is plain arithmetic (bit fields of unsigned types, scale/add).
+
 Decisions (see docs/payloads.md): a float packed into an integer type is rounded to the nearest
 integer, ties to even (Python's :func:`round`); booleans pack into integer types as 0/1; strings
 never pack into numeric types except as enum labels; NaN and infinities are rejected.
@@ -21,9 +24,11 @@ from rules_engine.codec.bitrange import BitRange
 from rules_engine.codec.errors import DecodeError
 from rules_engine.codec.fieldtypes import FieldCodec, FieldKind, FieldType
 
-__all__ = ["Scaling", "decode_converter", "encode_converter", "value_range"]
+__all__ = ["Scaling", "decode_converter", "decode_source", "encode_converter", "value_range"]
 
 Convert = Callable[[Any], Any]
+#: Names a value for generated source: returns the name the source may use for it.
+Constant = Callable[[Any], str]
 
 
 class Scaling:
@@ -54,6 +59,19 @@ class Scaling:
         if divisor is not None:
             return (lambda raw: raw / divisor) if add is None else (lambda raw: raw / divisor + add)
         return (lambda raw: raw * scale) if add is None else (lambda raw: raw * scale + add)
+
+    def source(self, raw: str, constant: Constant) -> str:
+        """What :meth:`decoder` computes, as source over the expression ``raw`` (``raw`` when inactive)."""
+        scale, add, divisor = self.scale, self.add, self._divisor
+        if scale is None and add is None:
+            return raw
+        if scale is None:
+            return f"({raw} + {constant(add)})"
+        if divisor is not None:
+            scaled = f"{raw} / {constant(divisor)}"
+        else:
+            scaled = f"{raw} * {constant(scale)}"
+        return f"({scaled})" if add is None else f"({scaled} + {constant(add)})"
 
     def encode(self, value: int | float) -> int | float:
         if self.add is not None:
@@ -108,6 +126,29 @@ def decode_converter(
         return raw
 
     return convert
+
+
+def decode_source(
+    field_type: FieldType,
+    codec: FieldCodec,
+    raw: str,
+    constant: Constant,
+    *,
+    bits: BitRange | None = None,
+    scaling: Scaling | None = None,
+    enum: Mapping[int, str] | None = None,
+) -> str | None:
+    """What :func:`decode_converter` with these options computes, as a Python expression over the
+    variable ``raw``; ``None`` when a step is more than arithmetic (``to_value``, an enum, a bit
+    field of a signed type). The expression gives the same value, of the same type."""
+    if codec.to_value is not None or enum is not None or (bits is not None and field_type.signed):
+        return None
+    source = raw
+    if bits is not None:
+        source = f"(({source} >> {int(bits.lo)}) & {int(bits.mask)})"
+    if scaling is not None:
+        source = scaling.source(source, constant)
+    return source
 
 
 def _guard(to_value: Convert, field_type: FieldType, name: str, offset: int) -> Convert:

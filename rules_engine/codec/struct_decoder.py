@@ -1,19 +1,29 @@
 """The declarative ``struct`` decoder: :func:`compile_struct` turns a :class:`StructSpec` into a
-:class:`StructDecoder` once; :meth:`StructDecoder.decode` then only runs precomputed steps.
+:class:`StructDecoder` once; ``StructDecoder.decode`` then only runs precomputed steps.
 
 Each step is one word: a bound ``unpack_from`` (a :class:`struct.Struct` method for the built-in
 types), its offset, and the ``(name, convert)`` pairs it feeds (several for bit fields sharing a
 word). A payload long enough for every field takes the fast path with no per-field checks;
 a shorter one takes the slow path, which skips optional fields and names the first required field
 that does not fit. Bytes after the last field are ignored.
+
+For ``bytes``, the fast path is a function generated once per decoder (:func:`_generate`): the
+words read by a :class:`struct.Struct` are read at once by a combined ``Struct`` (one per run of
+words with one byte order), and the dict is one expression, with bit fields and scale/add as
+inline arithmetic and the other conversions called, in the order of the steps. Other payload
+types (``bytearray``, ``memoryview``) run the steps (:meth:`StructDecoder.run_steps`); both give
+the same dict, and the same errors.
 """
 
 from __future__ import annotations
 
+import re
+import struct
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rules_engine.codec.convert import Scaling, decode_converter
+from rules_engine.codec.convert import Constant, Scaling, decode_converter, decode_source
 from rules_engine.codec.errors import DecodeError
 from rules_engine.codec.fieldtypes import Buffer, FieldTypeRegistry, UnpackFrom
 from rules_engine.codec.layout import PlacedField, resolve_layout
@@ -24,12 +34,20 @@ __all__ = ["StructDecoder", "compile_struct"]
 
 _Target = tuple[str, Callable[[Any], Any] | None]
 _Step = tuple[UnpackFrom, int, tuple[_Target, ...]]
+#: A field's conversion as source over a variable (``decode_source`` bound to the field), or ``None``
+_Source = Callable[[str, Constant], str | None]
 
 
 class StructDecoder:
-    """A compiled struct decoder. ``fields`` are the keys ``decode`` can return."""
+    """A compiled struct decoder. ``fields`` are the keys ``decode`` can return.
 
-    __slots__ = ("spec", "fields", "exhaustive", "length", "min_length", "_steps", "_short_steps", "_required")
+    ``decode(payload)`` decodes a payload; :class:`DecodeError` if it is too short for a required
+    field. It is an attribute holding the function generated for this layout (a method would
+    cost the pipeline a call per uplink).
+    """
+
+    __slots__ = ("spec", "fields", "exhaustive", "length", "min_length", "decode", "_steps", "_short_steps",
+                 "_required")
 
     def __init__(
         self,
@@ -37,6 +55,7 @@ class StructDecoder:
         steps: list[_Step],
         short_steps: list[tuple[int, _Step]],
         required: list[tuple[int, int, str, str, int]],
+        sources: Mapping[str, _Source] | None = None,
     ) -> None:
         self.spec = spec
         self.fields: frozenset[str] = frozenset(field.name for field in spec.fields)
@@ -48,9 +67,10 @@ class StructDecoder:
         self.length = max((end for end, _step in short_steps), default=0)
         #: bytes needed to decode the required fields
         self.min_length = max((item[1] for item in required), default=0)
+        self.decode: Callable[[Buffer], dict[str, Any]] = _generate(self, sources or {})
 
-    def decode(self, payload: Buffer) -> dict[str, Any]:
-        """Decode ``payload``; :class:`DecodeError` if it is too short for a required field."""
+    def run_steps(self, payload: Buffer) -> dict[str, Any]:
+        """What ``decode`` returns, step by step (the reference for the generated fast path)."""
         if len(payload) < self.length:
             return self._decode_short(payload)
         out: dict[str, Any] = {}
@@ -84,6 +104,128 @@ class StructDecoder:
         return f"StructDecoder(fields={sorted(self.fields)}, length={self.length})"
 
 
+# -- the generated fast path ------------------------------------------------------------------
+
+# A struct format of one item: byte order, count, code.
+_FORMAT = re.compile(r"([@=<>!]?)(\d*)([bB?cshHiIlLqQefd])")
+_ORDER_FREE = frozenset("bB?cs")  # one-byte items: their value does not depend on the byte order
+
+
+def _struct_item(unpack: UnpackFrom) -> tuple[str | None, str, int] | None:
+    """``(byte order or None, item, size)`` of a step read by a :class:`struct.Struct` of one item
+    in standard sizes (such as ``>h``, ``<I``, ``8s``), else ``None`` (the step reads by itself)."""
+    owner = getattr(unpack, "__self__", None)
+    if type(owner) is not struct.Struct or unpack != owner.unpack_from:
+        return None
+    match = _FORMAT.fullmatch(owner.format)
+    if match is None:
+        return None
+    order, count, code = match.groups()
+    if count and code != "s":
+        return None  # several items
+    if code in _ORDER_FREE:
+        return None, count + code, owner.size
+    if order in ("", "@"):
+        return None  # native sizes and alignment
+    if order == "=":
+        order = "<" if sys.byteorder == "little" else ">"
+    return ("<" if order == "<" else ">"), count + code, owner.size
+
+
+def _generate(decoder: StructDecoder, sources: Mapping[str, _Source]) -> Callable[[Buffer], dict[str, Any]]:
+    """The ``decode`` function of ``decoder``, e.g. for ``u8 a; i16_be t (scale 0.01); ascii s (4)``::
+
+        def decode(payload):
+            if type(payload) is not bytes or len(payload) < 7:
+                return run_steps(payload)
+            v0, v1, v2, = read1(payload, 0)
+            return {'a': v0, 't': (v1 / k2), 's': c3(v2)}
+
+    Words read by a ``Struct`` are read before the dict is built (the length is checked, so they
+    cannot fail); any other word is read where its step comes, inside the dict expression, so the
+    converters and the other readers run, and fail, in the order the steps do. A conversion that
+    is plain arithmetic (``sources``) is written inline, any other is called.
+    """
+    namespace: dict[str, Any] = {"run_steps": decoder.run_steps}
+
+    def constant(value: Any, prefix: str = "k") -> str:
+        name = f"{prefix}{len(namespace)}"
+        namespace[name] = value
+        return name
+
+    variables, reads = _combined_reads(decoder._steps, constant)
+    entries: list[str] = []
+    for index, (unpack, offset, targets) in enumerate(decoder._steps):
+        variable = variables.get(index)
+        for name, convert in targets:
+            if variable is None:  # a word read by itself: here, once, for its first target
+                variable = f"w{index}"
+                raw = f"({variable} := {constant(unpack, 'unpack')}(payload, {offset})[0])"
+            else:
+                raw = variable
+            value = raw
+            if convert is not None:
+                inline = sources[name](raw, constant) if name in sources and raw == variable else None
+                value = inline if inline is not None else f"{constant(convert, 'c')}({raw})"
+            entries.append(f"{name!r}: {value}")
+    source = "\n".join([
+        "def decode(payload):",
+        f"    if type(payload) is not bytes or len(payload) < {decoder.length}:",
+        "        return run_steps(payload)",
+        *(f"    {line}" for line in reads),
+        f"    return {{{', '.join(entries)}}}",
+    ])
+    exec(compile(source, f"<struct decoder {sorted(decoder.fields)}>", "exec"), namespace)
+    function: Callable[[Buffer], dict[str, Any]] = namespace["decode"]
+    function.__doc__ = "Decode ``payload``; :class:`DecodeError` if it is too short for a required field."
+    return function
+
+
+def _combined_reads(steps: tuple[_Step, ...], constant: Callable[[Any, str], str]) -> tuple[dict[int, str], list[str]]:
+    """The variable of each step read by a :class:`struct.Struct`, and the statements that read them:
+    one combined ``Struct`` per run of such words (by offset) that agree on the byte order, gaps
+    as pad bytes."""
+    items = sorted((offset, index, *item) for index, (unpack, offset, _targets) in enumerate(steps)
+                   if (item := _struct_item(unpack)) is not None)
+    runs: list[tuple[str, int, list[tuple[int, int, str, int]]]] = []  # byte order, end, (offset, index, item, size)
+    for offset, index, order, item, size in items:
+        if runs:
+            run_order, end, run = runs[-1]
+            if offset >= end and (order is None or run_order == "" or order == run_order):
+                runs[-1] = (run_order or order or "", offset + size, run)
+                run.append((offset, index, item, size))
+                continue
+        runs.append((order or "", offset + size, [(offset, index, item, size)]))
+    variables: dict[int, str] = {}
+    reads: list[str] = []
+    for order, end, run in runs:
+        start = position = run[0][0]
+        parts = [order or ">"]
+        for offset, index, item, size in run:
+            if offset > position:
+                parts.append(f"{offset - position}x")
+            parts.append(item)
+            position = offset + size
+            variables[index] = f"v{index}"
+        combined = struct.Struct("".join(parts))
+        if combined.size != end - start:  # standard sizes have no alignment: cannot happen
+            raise AssertionError(f"{combined.format!r} is {combined.size} bytes, not {end - start}")
+        names = "".join(f"{variables[index]}, " for _offset, index, _item, _size in run)
+        reads.append(f"{names}= {constant(combined.unpack_from, 'read')}(payload, {start})")
+    return variables, reads
+
+
+def _source(field: PlacedField) -> _Source:
+    spec = field.spec
+    assert isinstance(spec, StructField)
+
+    def source(raw: str, constant: Constant) -> str | None:
+        return decode_source(field.field_type, field.codec, raw, constant, bits=field.bits,
+                             scaling=Scaling(spec.scale, spec.add), enum=spec.enum)
+
+    return source
+
+
 def _converter(field: PlacedField) -> Callable[[Any], Any] | None:
     spec = field.spec
     assert isinstance(spec, StructField)
@@ -105,7 +247,7 @@ def compile_struct(spec: StructSpec | Mapping[str, Any], field_types: FieldTypeR
     Raises :class:`CodecSpecError` naming the field (``fields[3] 'flags': …``) on any problem.
     """
     struct_spec = load_struct_spec(spec)
-    _placed, words = resolve_layout(struct_spec.fields, field_types)
+    placed, words = resolve_layout(struct_spec.fields, field_types)
     steps: list[_Step] = []
     short_steps: list[tuple[int, _Step]] = []
     required: list[tuple[int, int, str, str, int]] = []
@@ -126,7 +268,8 @@ def compile_struct(spec: StructSpec | Mapping[str, Any], field_types: FieldTypeR
         targets = tuple((_name(m), _converter(m)) for m in members)
         steps.append((word.codec.unpack_from, word.offset, targets))
     required.sort()  # by field index: the message names the first required field that does not fit
-    return StructDecoder(struct_spec, steps, short_steps, required)
+    sources = {_name(field): _source(field) for field in placed}
+    return StructDecoder(struct_spec, steps, short_steps, required, sources)
 
 
 def _optional(field: PlacedField) -> bool:
