@@ -240,7 +240,7 @@ class Engine:
             fresh = drop_known(conn, uplinks)
             waiting = self.acks.waiting(conn)
             items = []
-            decode, observe, match, record = self.toolkit.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
+            decode, observe, match, record = self.toolkit.decoding.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
             for uplink in fresh:
                 item = decode(uplink)
                 if item.decode_error:
