@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Collection, Protocol
 
-__all__ = ["DeviceRecord", "StateStore", "MemoryStateStore"]
+__all__ = ["DeviceRecord", "StateStore", "MemoryStateStore", "HeldIndex"]
 
 
 @dataclass
@@ -23,6 +23,32 @@ class DeviceRecord:
     last_gateway: str | None = None
     uplinks: int = 0
     state: dict[str, Any] = field(default_factory=dict)
+
+
+class HeldIndex:
+    """Which modifier states are kept under each key: ``key -> {(rule id, modifier)}``, what
+    :meth:`StateStore.held` answers. Both stores keep one beside their state."""
+
+    __slots__ = ("_by_key",)
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, set[tuple[str, str]]] = {}
+
+    def add(self, key: str, rule_id: str, kind: str) -> None:
+        self._by_key.setdefault(key, set()).add((rule_id, kind))
+
+    def remove(self, key: str, rule_id: str, kind: str) -> None:
+        slots = self._by_key.get(key)
+        if slots is not None:
+            slots.discard((rule_id, kind))
+            if not slots:
+                del self._by_key[key]
+
+    def get(self, key: str) -> Collection[tuple[str, str]]:
+        return self._by_key.get(key, ())
+
+    def clear(self) -> None:
+        self._by_key.clear()
 
 
 class StateStore(Protocol):
@@ -63,7 +89,7 @@ class MemoryStateStore:
 
     def __init__(self) -> None:
         self.rules: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self._held: dict[str, set[tuple[str, str]]] = {}
+        self._held = HeldIndex()
         self.devices: dict[str, DeviceRecord] = {}
         self.globals: dict[str, Any] = {}
         self.seqs: dict[str, int] = {}
@@ -78,17 +104,13 @@ class MemoryStateStore:
     def set_rule_state(self, rule_id: str, kind: str, key: str, value: dict[str, Any] | None) -> None:
         if value is None:
             self.rules.pop((rule_id, kind, key), None)
-            slots = self._held.get(key)
-            if slots is not None:
-                slots.discard((rule_id, kind))
-                if not slots:
-                    del self._held[key]
+            self._held.remove(key, rule_id, kind)
         else:
             self.rules[(rule_id, kind, key)] = copy.deepcopy(value)
-            self._held.setdefault(key, set()).add((rule_id, kind))
+            self._held.add(key, rule_id, kind)
 
     def held(self, key: str) -> Collection[tuple[str, str]]:
-        return self._held.get(key, ())
+        return self._held.get(key)
 
     def device(self, module: str) -> DeviceRecord | None:
         return self.devices.get(module)

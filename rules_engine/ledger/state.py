@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Collection
 
 from ..jsonfast import dumps
-from ..state import DeviceRecord
+from ..state import DeviceRecord, HeldIndex
 
 __all__ = ["LedgerState"]
 
@@ -29,7 +29,7 @@ class LedgerState:
         self.conn = conn
         self._devices: dict[str, DeviceRecord | None] = {}
         self._rules: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-        self._held: dict[str, set[tuple[str, str]]] = {}  # key -> (rule id, modifier) with state under it
+        self._held = HeldIndex()
         self._rules_loaded = False
         self._globals: dict[str, Any] | None = None
         self._dirty_devices: set[str] = set()
@@ -91,7 +91,7 @@ class LedgerState:
             return
         for rule_id, kind, key, value in self.conn.execute("SELECT rule_id, kind, key, value FROM rule_state"):
             self._rules.setdefault((rule_id, kind), {})[key] = json.loads(value)
-            self._held.setdefault(key, set()).add((rule_id, kind))
+            self._held.add(key, rule_id, kind)
         self._rules_loaded = True
 
     def _partition(self, rule_id: str, kind: str) -> dict[str, dict[str, Any]]:
@@ -113,20 +113,16 @@ class LedgerState:
         part = self._partition(rule_id, kind)
         if value is None:
             part.pop(key, None)
-            slots = self._held.get(key)
-            if slots is not None:
-                slots.discard((rule_id, kind))
-                if not slots:
-                    del self._held[key]
+            self._held.remove(key, rule_id, kind)
         else:
             part[key] = dict(value)
-            self._held.setdefault(key, set()).add((rule_id, kind))
+            self._held.add(key, rule_id, kind)
         self._dirty_rules.add((rule_id, kind, key))
 
     def held(self, key: str) -> Collection[tuple[str, str]]:
         if not self._rules_loaded:
             self._load_rules()
-        return self._held.get(key, ())
+        return self._held.get(key)
 
     # -- global state ---------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from ..acks.spec import seq_hex
 from ..actions import lookup
 from ..hotpath import trusted
 from ..models import DecodedUplink, Evaluation, Event, Firing, Intent, Uplink, UplinkEvent
-from ..rules.compiled import CompiledRule
+from ..rules.compiled import NAMED_KEYS, CompiledRule
 from ..rules.index import RuleIndex, UplinkPlan
 from ..state import StateStore
 from .context import build_context
@@ -32,9 +32,14 @@ def intent_key(rule_id: str, event_id: str, index: int) -> str:
     return f"{rule_id}|{event_id}|{index}"
 
 
+def _named_key(uplink: Uplink, name: str) -> str:
+    """The value of a named modifier key for an uplink event (what :class:`NamedKey` reads from its context)."""
+    field = NAMED_KEYS[name]
+    return (getattr(uplink, field) or "") if field is not None else ""
+
+
 def _named_keys(uplink: Uplink) -> dict[str, str]:
-    """The named modifier keys of an uplink event (what :class:`NamedKey` reads from its context)."""
-    return {"rule": "", "module": uplink.module or "", "gateway": uplink.gateway or "", "app_token": uplink.app_token or ""}
+    return {name: _named_key(uplink, name) for name in NAMED_KEYS}
 
 
 def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
@@ -48,7 +53,7 @@ def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
             return [], _NONE
         if not plan.stateful_by_expression:
             for name in plan.state_key_names:
-                if store.held((getattr(uplink, name) or "") if name != "rule" else ""):
+                if store.held(_named_key(uplink, name)):
                     break
             else:
                 return [], _NONE  # and no rule keeps state for this uplink's keys
@@ -58,7 +63,7 @@ def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
     if stateful:
         holding = set(plan.stateful_by_expression)
         for name in plan.state_key_names:
-            held = store.held((getattr(uplink, name) or "") if name != "rule" else "")
+            held = store.held(_named_key(uplink, name))
             if held:
                 holding.update(rule_id for rule_id, _kind in held)
         pruned = stateful & holding
