@@ -28,7 +28,7 @@ from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
 from .models import ScheduleEvent, SendEvent, SilenceEvent
-from .pipeline.dedupe import drop_known, known_filter
+from .pipeline.dedupe import StoredHorizon, drop_known, known_filter
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
 from .pipeline.outbox import advance_cursor, cycle, write_firings, write_uplinks
@@ -102,6 +102,7 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.http = http or httpx.AsyncClient(timeout=30.0)
         self.state = LedgerState(ledger.conn)
+        self.stored = StoredHorizon(ledger.conn)
         self.acks = AckMatcher(toolkit.compile_expr)
         self.tokens = {alias: TokenHealth(alias, cfg.token) for alias, cfg in config.app_tokens.items()}
         self.rule_health = RuleHealth()
@@ -168,7 +169,7 @@ class Engine:
         start = None if start_ts is None else datetime.fromtimestamp(start_ts, tz=now.tzinfo)
         windows = plan_windows(start, latest_stop, overlap=token_config.overlap if sweep else token_config.recent_overlap,
                                first_lookback=self.settings.first_lookback, chunk=self.settings.chunk)
-        known = known_filter(self.ledger.conn)
+        known = known_filter(self.ledger.conn, self.stored.of(health.token))
         try:
             for window in windows:
                 # The collector is held from the response body to the commit and until the
@@ -237,7 +238,7 @@ class Engine:
         now = self.clock.now().timestamp()
         firings = []
         with cycle(self.ledger, self.state) as conn:
-            fresh = drop_known(conn, uplinks)
+            fresh = drop_known(conn, uplinks, self.stored.of(health.token))
             waiting = self.acks.waiting(conn)
             items = []
             decode, observe, match, record = self.toolkit.decoding.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
@@ -256,6 +257,8 @@ class Engine:
             write_uplinks(conn, items, now)
             write_firings(conn, firings, now)
             advance_cursor(conn, health.token, alias, cursor_ts, now)
+        if fresh:
+            self.stored.advance(health.token, fresh[-1].time.timestamp())
         if len(uplinks) > len(fresh):
             self.metrics.duplicates.labels(alias).inc(len(uplinks) - len(fresh))
         health.cursor_ts = max(health.cursor_ts or cursor_ts, cursor_ts)

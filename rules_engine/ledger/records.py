@@ -18,6 +18,7 @@ __all__ = [
     "Cursor",
     "OutboxRow",
     "known_uuids",
+    "newest_uplink_ts",
     "insert_uplinks",
     "insert_firing",
     "get_cursor",
@@ -79,6 +80,13 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
             if uuid in wanted[ts]:
                 found.add(uuid)
     return found
+
+
+def newest_uplink_ts(conn: sqlite3.Connection) -> float:
+    """The time of the newest uplink in the ledger (``-inf`` when it holds none): one lookup at
+    the end of the ``(ts, uuid)`` index."""
+    (newest,) = conn.execute("SELECT max(ts) FROM uplinks").fetchone()
+    return float("-inf") if newest is None else float(newest)
 
 
 _SECONDS: dict[int, str] = {}  # whole UTC second -> its ISO text without the fraction
