@@ -34,6 +34,7 @@ class LedgerState:
         self._globals: dict[str, Any] | None = None
         self._dirty_devices: set[str] = set()
         self._new_devices: set[str] = set()  # dirty devices with no row in the ledger yet
+        self._retokened_devices: set[str] = set()  # dirty devices whose AppToken changed
         self._dirty_rules: set[tuple[str, str, str]] = set()
         self._dirty_globals: set[str] = set()
 
@@ -68,7 +69,9 @@ class LedgerState:
         else:
             self._dirty_devices.add(module)
         record.uplinks += 1
-        record.app_token = app_token or record.app_token
+        if app_token and app_token != record.app_token:
+            record.app_token = app_token
+            self._retokened_devices.add(module)
         if record.last_seen is None or time >= record.last_seen:
             record.last_seen = time
             record.last_gateway = gateway or record.last_gateway
@@ -164,23 +167,30 @@ class LedgerState:
         """Write the changes of this cycle; call inside the cycle's transaction."""
         if self._dirty_devices:
             # An UPDATE of a row known to exist costs a fifth of an upsert (which first tries, and
-            # undoes, an insert); a new device is inserted.
-            inserts, updates = [], []
+            # undoes, an insert); a new device is inserted. The AppToken is only set when it
+            # changed: setting an indexed column rewrites its index entry, even to the same value.
+            inserts, updates, retokened = [], [], []
             for module in self._dirty_devices:
                 record = self._devices[module]
                 assert record is not None
-                values = (record.app_token, record.last_seen.timestamp() if record.last_seen else None, record.last_gateway,
-                          record.uplinks, dumps(record.state, sort_keys=True) if record.state else "{}")
+                last_seen = record.last_seen.timestamp() if record.last_seen else None
+                state = dumps(record.state, sort_keys=True) if record.state else "{}"
                 if module in self._new_devices:
-                    inserts.append((module, *values))
+                    inserts.append((module, record.app_token, last_seen, record.last_gateway, record.uplinks, state))
+                elif module in self._retokened_devices:
+                    retokened.append((record.app_token, last_seen, record.last_gateway, record.uplinks, state, module))
                 else:
-                    updates.append((*values, module))
+                    updates.append((last_seen, record.last_gateway, record.uplinks, state, module))
+            done = 0
             if updates:
-                done = self.conn.executemany(
+                done += self.conn.executemany(
+                    "UPDATE devices SET last_seen = ?, last_gateway = ?, uplinks = ?, state = ? WHERE module = ?", updates).rowcount
+            if retokened:
+                done += self.conn.executemany(
                     "UPDATE devices SET app_token = ?, last_seen = ?, last_gateway = ?, uplinks = ?, state = ? WHERE module = ?",
-                    updates).rowcount
-                if done != len(updates):  # a row went missing behind this cache's back: write them all
-                    inserts.extend((row[-1], *row[:-1]) for row in updates)
+                    retokened).rowcount
+            if done != len(updates) + len(retokened):  # a row went missing behind this cache's back: write them all
+                inserts.extend(self._device_row(module) for module in self._dirty_devices if module not in self._new_devices)
             if inserts:
                 self.conn.executemany(
                     "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
@@ -212,8 +222,15 @@ class LedgerState:
                     self.conn.execute("DELETE FROM global_state WHERE key = ?", (key,))
         self._dirty_devices.clear()
         self._new_devices.clear()
+        self._retokened_devices.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()
+
+    def _device_row(self, module: str) -> tuple[Any, ...]:
+        record = self._devices[module]
+        assert record is not None
+        return (module, record.app_token, record.last_seen.timestamp() if record.last_seen else None, record.last_gateway,
+                record.uplinks, dumps(record.state, sort_keys=True) if record.state else "{}")
 
     def discard(self) -> None:
         """Forget everything cached (after a rollback)."""
@@ -224,5 +241,6 @@ class LedgerState:
         self._globals = None
         self._dirty_devices.clear()
         self._new_devices.clear()
+        self._retokened_devices.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()

@@ -72,3 +72,25 @@ def test_devices_are_inserted_once_then_updated_and_a_row_deleted_behind_the_cac
         assert ledger.conn.execute("SELECT uplinks FROM devices WHERE module = 'm1'").fetchone() == (3,)
     finally:
         ledger.close()
+
+
+def test_a_device_that_changes_app_token_is_written_with_the_new_one(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
+        state = LedgerState(ledger.conn)
+        steps = [("m1", "a", "gw1"), ("m2", "a", "gw1"), ("m1", "a", "gw2"), ("m1", "b", "gw2"), ("m2", None, "gw3"), ("m1", "b", None)]
+        for step, (module, token, gateway) in enumerate(steps):
+            if step == 3:
+                state = LedgerState(ledger.conn)  # a restart: the AppToken comes from the ledger
+            with ledger.transaction():
+                state.record_uplink(module, token, gateway, at + timedelta(seconds=step))
+                state.flush()
+        rows = ledger.conn.execute("SELECT module, app_token, last_gateway, uplinks, last_seen FROM devices ORDER BY module").fetchall()
+        assert rows == [("m1", "b", "gw2", 4, (at + timedelta(seconds=5)).timestamp()),
+                        ("m2", "a", "gw3", 2, (at + timedelta(seconds=4)).timestamp())]
+        # the queries by AppToken read the index on it
+        plan = " ".join(str(row) for row in ledger.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT module FROM devices WHERE app_token = ? AND last_seen <= ?", ("a", 0.0)))
+        assert "devices_token" in plan
