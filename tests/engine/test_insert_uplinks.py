@@ -1,0 +1,43 @@
+"""``insert_uplinks`` writes many rows per statement: every row lands, in any count, once."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from rules_engine.conductor.models import SymphonySignal, Uplink
+from rules_engine.ledger.records import _ROWS_PER_INSERT, insert_uplinks
+from rules_engine.ledger.store import Ledger
+from rules_engine.models import DecodedUplink
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _item(i: int) -> DecodedUplink:
+    uplink = Uplink(uuid=f"u{i:04d}", time=START + timedelta(milliseconds=37 * i), module=f"m{i % 7}", gateway=None if i % 5 else "gw",
+                    port=i % 3, payload=bytes([i % 256, 0xAB]), app_token="tok",
+                    signal=SymphonySignal(sf=9, rssi=-i) if i % 2 else None)
+    return DecodedUplink(uplink=uplink, decoder="env" if i % 4 else None, decoded={"n": i} if i % 4 else {},
+                         decode_error=None if i % 9 else "env: bad")
+
+
+@pytest.mark.parametrize("count", [0, 1, _ROWS_PER_INSERT - 1, _ROWS_PER_INSERT, _ROWS_PER_INSERT + 1, 3 * _ROWS_PER_INSERT + 22])
+def test_every_row_is_written_with_its_values(tmp_path: Path, count: int) -> None:
+    items = [_item(i) for i in range(count)]
+    with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
+        with ledger.transaction() as conn:
+            insert_uplinks(conn, items, 99.0)
+            insert_uplinks(conn, items[: count // 2], 100.0)  # already there: ignored
+        rows = ledger.conn.execute(
+            "SELECT uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, decode_error, signal, received_at "
+            "FROM uplinks ORDER BY uuid").fetchall()
+    expected = []
+    for item in items:
+        u = item.uplink
+        expected.append((u.uuid, "tok", u.module, u.gateway, u.port, u.time.timestamp(), u.time.isoformat(), u.payload.hex().upper(),
+                         item.decoder, json.dumps(item.decoded, separators=(",", ":")) if item.decoded else None, item.decode_error,
+                         json.dumps(u.signal.model_dump(), separators=(",", ":")) if u.signal else None, 99.0))
+    assert rows == expected
