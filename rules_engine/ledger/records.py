@@ -115,9 +115,15 @@ _UPLINK_COLUMNS = ("uuid", "app_token", "module", "gateway", "port", "ts", "time
 _ROWS_PER_INSERT = 64
 
 
+#: Columns nearly always NULL, bound as ``""``: Python's sqlite3 binds ``None`` through its
+#: adapter lookup, which raises and clears an AttributeError for each value (~2,500
+#: instructions); ``NULLIF(?, '')`` stores the NULL for a few hundred.
+_EMPTY_IS_NULL = frozenset({"decode_error"})
+
+
 @lru_cache(maxsize=_ROWS_PER_INSERT)
 def _insert_uplinks_sql(rows: int) -> str:
-    row = "(" + ", ".join("?" * len(_UPLINK_COLUMNS)) + ")"
+    row = "(" + ", ".join("NULLIF(?, '')" if column in _EMPTY_IS_NULL else "?" for column in _UPLINK_COLUMNS) + ")"
     return f"INSERT OR IGNORE INTO uplinks ({', '.join(_UPLINK_COLUMNS)}) VALUES " + ", ".join([row] * rows)
 
 
@@ -130,7 +136,7 @@ def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now
         ts = time.timestamp()
         add((uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, ts,
              _utc_text(time, ts), uplink.payload.hex().upper(), item.decoder, dumps(decoded) if decoded else None,
-             item.decode_error, dumps(signal.__dict__) if signal is not None else None, now))
+             item.decode_error or "", dumps(signal.__dict__) if signal is not None else None, now))
     width = len(_UPLINK_COLUMNS)
     step = width * _ROWS_PER_INSERT
     for start in range(0, len(values), step):
