@@ -28,7 +28,7 @@ from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
 from .models import ScheduleEvent, SendEvent, SilenceEvent
-from .pipeline.dedupe import StoredHorizon, drop_known, known_filter
+from .pipeline.dedupe import StoredHorizon, fresh_uplinks, known_filter
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
 from .pipeline.outbox import advance_cursor, cycle, write_firings, write_uplinks
@@ -238,11 +238,11 @@ class Engine:
         now = self.clock.now().timestamp()
         firings = []
         with cycle(self.ledger, self.state) as conn:
-            fresh = drop_known(conn, uplinks, self.stored.of(health.token))
+            fresh = fresh_uplinks(conn, uplinks, self.stored.of(health.token))
             waiting = self.acks.waiting(conn)
             items = []
             decode, observe, match, record = self.toolkit.decoding.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
-            for uplink in fresh:
+            for ts, uplink in fresh:
                 item = decode(uplink)
                 if item.decode_error:
                     self.metrics.decode_errors.labels(item.decoder or "").inc()
@@ -253,12 +253,12 @@ class Engine:
                 fired = match(item, self.state)
                 if fired:
                     firings.extend(fired)
-                record(uplink.module, uplink.app_token, uplink.gateway, uplink.time)
-            write_uplinks(conn, items, now)
+                record(uplink.module, uplink.app_token, uplink.gateway, uplink.time, ts)
+            write_uplinks(conn, items, now, [ts for ts, _uplink in fresh])
             write_firings(conn, firings, now)
             advance_cursor(conn, health.token, alias, cursor_ts, now)
         if fresh:
-            self.stored.advance(health.token, fresh[-1].time.timestamp())
+            self.stored.advance(health.token, fresh[-1][0])
         if len(uplinks) > len(fresh):
             self.metrics.duplicates.labels(alias).inc(len(uplinks) - len(fresh))
         health.cursor_ts = max(health.cursor_ts or cursor_ts, cursor_ts)

@@ -67,8 +67,10 @@ class StateStore(Protocol):
 
     def device(self, module: str) -> DeviceRecord | None: ...
 
-    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
-        """Note that ``module`` was heard (last seen never moves backwards)."""
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime,
+                      ts: float | None = None) -> DeviceRecord:
+        """Note that ``module`` was heard (last seen never moves backwards). ``ts``: ``time`` in
+        epoch seconds, when the caller has it."""
 
     def set_device_state(self, module: str, key: str, value: Any) -> None: ...
 
@@ -115,7 +117,8 @@ class MemoryStateStore:
     def device(self, module: str) -> DeviceRecord | None:
         return self.devices.get(module)
 
-    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime,
+                      ts: float | None = None) -> DeviceRecord:
         record = self.devices.setdefault(module, DeviceRecord(module=module))
         record.uplinks += 1
         record.app_token = app_token or record.app_token

@@ -127,13 +127,15 @@ def _insert_uplinks_sql(rows: int) -> str:
     return f"INSERT OR IGNORE INTO uplinks ({', '.join(_UPLINK_COLUMNS)}) VALUES " + ", ".join([row] * rows)
 
 
-def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float, times: Iterable[float] | None = None) -> None:
+    """``times``: each item's ``uplink.time`` in epoch seconds, in the same order, when the caller has them."""
     values: list[Any] = []
     add = values.extend
-    for item in items:
+    for item, ts in zip(items, times) if times is not None else ((item, None) for item in items):
         uplink, decoded = item.uplink, item.decoded
         signal, time = uplink.signal, uplink.time
-        ts = time.timestamp()
+        if ts is None:
+            ts = time.timestamp()
         add((uplink.uuid, uplink.app_token or "", uplink.module, uplink.gateway, uplink.port, ts,
              _utc_text(time, ts), uplink.payload.hex().upper(), item.decoder, dumps(decoded) if decoded else None,
              item.decode_error or "", dumps(signal.__dict__) if signal is not None else None, now))

@@ -35,6 +35,7 @@ class LedgerState:
         self._dirty_devices: set[str] = set()
         self._new_devices: set[str] = set()  # dirty devices with no row in the ledger yet
         self._retokened_devices: set[str] = set()  # dirty devices whose AppToken changed
+        self._last_seen_ts: dict[str, float | None] = {}  # the epoch seconds of a new last_seen, when given
         self._dirty_rules: set[tuple[str, str, str]] = set()
         self._dirty_globals: set[str] = set()
 
@@ -62,7 +63,8 @@ class LedgerState:
         self._dirty_devices.add(module)
         return record
 
-    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime) -> DeviceRecord:
+    def record_uplink(self, module: str, app_token: str | None, gateway: str | None, time: datetime,
+                      ts: float | None = None) -> DeviceRecord:
         record = self._devices.get(module)
         if record is None:  # not cached, or cached as absent
             record = self._device_for_write(module)
@@ -75,6 +77,7 @@ class LedgerState:
         if record.last_seen is None or time >= record.last_seen:
             record.last_seen = time
             record.last_gateway = gateway or record.last_gateway
+            self._last_seen_ts[module] = ts
         return record
 
     def set_device_state(self, module: str, key: str, value: Any) -> None:
@@ -170,10 +173,13 @@ class LedgerState:
             # undoes, an insert); a new device is inserted. The AppToken is only set when it
             # changed: setting an indexed column rewrites its index entry, even to the same value.
             inserts, updates, retokened = [], [], []
+            seen = self._last_seen_ts
             for module in self._dirty_devices:
                 record = self._devices[module]
                 assert record is not None
-                last_seen = record.last_seen.timestamp() if record.last_seen else None
+                last_seen = seen.get(module)
+                if last_seen is None and record.last_seen is not None:
+                    last_seen = record.last_seen.timestamp()
                 state = dumps(record.state, sort_keys=True) if record.state else "{}"
                 if module in self._new_devices:
                     inserts.append((module, record.app_token, last_seen, record.last_gateway, record.uplinks, state))
@@ -223,6 +229,7 @@ class LedgerState:
         self._dirty_devices.clear()
         self._new_devices.clear()
         self._retokened_devices.clear()
+        self._last_seen_ts.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()
 
@@ -242,5 +249,6 @@ class LedgerState:
         self._dirty_devices.clear()
         self._new_devices.clear()
         self._retokened_devices.clear()
+        self._last_seen_ts.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()

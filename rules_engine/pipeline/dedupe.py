@@ -16,7 +16,7 @@ from ..conductor import Uplink
 from ..conductor._wire import KnownFilter
 from ..ledger.records import known_uuids, newest_uplink_ts
 
-__all__ = ["StoredHorizon", "drop_known", "known_filter"]
+__all__ = ["StoredHorizon", "fresh_uplinks", "drop_known", "known_filter"]
 
 
 class StoredHorizon:
@@ -45,10 +45,10 @@ class StoredHorizon:
             self._newest[app_token] = ts
 
 
-def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf")) -> list[Uplink]:
-    """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree); an uplink
-    listed twice in ``uplinks`` counts once. Only uplinks not newer than ``horizon`` (see
-    :class:`StoredHorizon`; by default all) are looked up."""
+def fresh_uplinks(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf")) -> list[tuple[float, Uplink]]:
+    """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree), each with
+    its time in epoch seconds; an uplink listed twice in ``uplinks`` counts once. Only uplinks
+    not newer than ``horizon`` (see :class:`StoredHorizon`; by default all) are looked up."""
     if not uplinks:
         return []
     stamped: dict[str, tuple[float, Uplink]] = {}
@@ -58,7 +58,12 @@ def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float =
     known = known_uuids(conn, [(ts, uuid) for uuid, (ts, _uplink) in stamped.items() if ts <= horizon])
     fresh = [(ts, uuid, uplink) for uuid, (ts, uplink) in stamped.items() if uuid not in known]
     fresh.sort(key=_time_then_uuid)  # epoch seconds order as the times do (distinct microseconds stay distinct)
-    return [uplink for _ts, _uuid, uplink in fresh]
+    return [(ts, uplink) for ts, _uuid, uplink in fresh]
+
+
+def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf")) -> list[Uplink]:
+    """:func:`fresh_uplinks` without their times."""
+    return [uplink for _ts, uplink in fresh_uplinks(conn, uplinks, horizon)]
 
 
 _time_then_uuid = itemgetter(0, 1)

@@ -32,8 +32,8 @@ def cycle(ledger: Ledger, state: LedgerState) -> Iterator[sqlite3.Connection]:
         raise
 
 
-def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float) -> None:
-    insert_uplinks(conn, items, now)
+def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float, times: Iterable[float] | None = None) -> None:
+    insert_uplinks(conn, items, now, times)
 
 
 def write_firings(conn: sqlite3.Connection, firings: Iterable[Firing], now: float) -> int:

@@ -93,6 +93,14 @@ def test_the_engine_counts_each_uplink_once_over_overlapping_out_of_order_window
             processed += engine._process(alias, batch + again, base.timestamp())
         (rows, distinct), = engine.ledger.conn.execute("SELECT count(*), count(DISTINCT uuid) FROM uplinks")
         (counted,), = engine.ledger.conn.execute("SELECT sum(uplinks) FROM devices")
+        times = dict(engine.ledger.conn.execute("SELECT uuid, ts FROM uplinks"))
+        last_seen = dict(engine.ledger.conn.execute("SELECT module, last_seen FROM devices"))
     finally:
         engine.ledger.close()
     assert processed == rows == distinct == counted == len(offered)
+    # the times the dedupe stage computed are the ones written, for the uplink and for its device
+    assert times == {u.uuid: u.time.timestamp() for u in offered.values()}
+    newest: dict[str, float] = {}
+    for u in offered.values():
+        newest[u.module] = max(newest.get(u.module, 0.0), u.time.timestamp())
+    assert last_seen == newest

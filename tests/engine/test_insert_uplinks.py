@@ -29,7 +29,8 @@ def test_every_row_is_written_with_its_values(tmp_path: Path, count: int) -> Non
     items = [_item(i) for i in range(count)]
     with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
         with ledger.transaction() as conn:
-            insert_uplinks(conn, items, 99.0)
+            insert_uplinks(conn, items[::2], 99.0)
+            insert_uplinks(conn, items[1::2], 99.0, [item.uplink.time.timestamp() for item in items[1::2]])  # times given
             insert_uplinks(conn, items[: count // 2], 100.0)  # already there: ignored
         rows = ledger.conn.execute(
             "SELECT uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, decode_error, signal, received_at "
