@@ -17,7 +17,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..conditions.registry import OperatorRegistry
 
@@ -117,10 +117,11 @@ def extract_guards(condition: Any, registry: OperatorRegistry) -> tuple[Guard, .
 
 class GuardGroups:
     """One guard per rule (the first, an equality if it has one), grouped by (field, operator),
-    numbers sorted. :meth:`passing` returns the ids of the rules whose guard holds for
-    ``decoded``, or may hold (the field is not a plain number): only those can fire."""
+    numbers sorted. ``passing(decoded)``, a function compiled for the groups, returns the ids of
+    the rules whose guard holds for ``decoded``, or may hold (the field is not a plain number):
+    only those can fire."""
 
-    __slots__ = ("_relational", "_equal", "ids")
+    __slots__ = ("passing", "ids")
 
     def __init__(self, guarded: Iterable[tuple[str, tuple[Guard, ...]]]) -> None:
         by_group: dict[tuple[str, str], list[tuple[float | int, str]]] = defaultdict(list)
@@ -132,49 +133,46 @@ class GuardGroups:
                 ids.append(rule_id)
         #: the ids of the rules with a guard
         self.ids = frozenset(ids)
-        relational: list[tuple[str, bool, bool, list[float | int], list[str]]] = []
-        equal: list[tuple[str, dict[Any, list[str]], list[str]]] = []
-        for (name, op), entries in by_group.items():
-            entries.sort(key=lambda entry: entry[0])
-            numbers, rule_ids = [number for number, _ in entries], [rule_id for _, rule_id in entries]
-            if op == "==":
-                same: dict[Any, list[str]] = {}
-                for number, rule_id in entries:
-                    same.setdefault(number, []).append(rule_id)
-                equal.append((name, same, rule_ids))
-            else:
-                # value > number holds for the numbers below value: a prefix; value < number, a suffix
-                relational.append((name, op in (">", ">="), op in (">", "<="), numbers, rule_ids))
-        self._relational = tuple(relational)
-        self._equal = tuple(equal)
+        #: ``passing(decoded) -> [rule id, ...]``: compiled for these groups
+        self.passing: Callable[[dict[str, Any]], list[str]] = _compile(by_group)
 
     def __bool__(self) -> bool:
         return bool(self.ids)
 
-    def passing(self, decoded: dict[str, Any]) -> list[str]:
-        passing: list[str] = []
-        for name, prefix, left, numbers, rule_ids in self._relational:
-            value = decoded.get(name)
-            kind = type(value)
-            if kind is float:
-                if value != value:
-                    continue  # NaN: every comparison is false
-            elif kind is not int or not -_EXACT <= value <= _EXACT:  # type: ignore[operator]
-                passing.extend(rule_ids)  # not a plain number: the rules decide for themselves
-                continue
-            cut = bisect_left(numbers, value) if left else bisect_right(numbers, value)
-            if prefix:
-                if cut:
-                    passing.extend(rule_ids[:cut])
-            elif cut < len(numbers):
-                passing.extend(rule_ids[cut:])
-        for name, same, rule_ids in self._equal:
-            value = decoded.get(name)
-            kind = type(value)
-            if kind is float or (kind is int and -_EXACT <= value <= _EXACT):  # type: ignore[operator]
-                found = same.get(value)
-                if found:
-                    passing.extend(found)
-            else:
-                passing.extend(rule_ids)
-        return passing
+
+# value > number holds for the numbers below value: a prefix of the sorted numbers (cut by
+# bisect_left); >= a prefix too (bisect_right); < a suffix (bisect_right); <= a suffix (bisect_left).
+# The test before the cut is false when no number qualifies, and for NaN.
+_CUT = {">": ("if v > {first}:", "found += {ids}[:bisect_left({numbers}, v)]"),
+        ">=": ("if v >= {first}:", "found += {ids}[:bisect_right({numbers}, v)]"),
+        "<": ("if v < {last}:", "found += {ids}[bisect_right({numbers}, v):]"),
+        "<=": ("if v <= {last}:", "found += {ids}[bisect_left({numbers}, v):]")}
+
+
+def _compile(by_group: dict[tuple[str, str], list[tuple[float | int, str]]]) -> Callable[[dict[str, Any]], list[str]]:
+    """One function for the groups, a few lines per group: it runs for every uplink of the
+    rules' AppTokens and ports. A value that is not a plain number (missing, null, a string, a
+    boolean, an int past 2**53) lets all the group's rules through; NaN lets none through."""
+    env: dict[str, Any] = {"bisect_left": bisect_left, "bisect_right": bisect_right, "EXACT": _EXACT}
+    lines = ["def passing(decoded):", "    found = []", "    get = decoded.get"]
+    for index, ((name, op), entries) in enumerate(by_group.items()):
+        entries.sort(key=lambda entry: entry[0])
+        numbers, rule_ids = [number for number, _ in entries], [rule_id for _, rule_id in entries]
+        env[f"ids{index}"] = rule_ids
+        lines += [f"    v = get({name!r})", "    t = type(v)",
+                  "    if t is float or t is int and -EXACT <= v <= EXACT:"]
+        if op == "==":
+            same: dict[Any, list[str]] = {}
+            for number, rule_id in entries:
+                same.setdefault(number, []).append(rule_id)
+            env[f"same{index}"] = same
+            lines += [f"        hit = same{index}.get(v)", "        if hit:", "            found += hit"]
+        else:
+            env[f"numbers{index}"], env[f"first{index}"], env[f"last{index}"] = numbers, numbers[0], numbers[-1]
+            test, cut = _CUT[op]
+            names = {"first": f"first{index}", "last": f"last{index}", "numbers": f"numbers{index}", "ids": f"ids{index}"}
+            lines += ["        " + test.format(**names), "            " + cut.format(**names)]
+        lines += ["    else:", f"        found += ids{index}"]
+    lines.append("    return found")
+    exec(compile("\n".join(lines), f"<guards {sorted(by_group)}>", "exec"), env)  # noqa: S102 - source built above from names and numbers
+    return env["passing"]  # type: ignore[no-any-return]
