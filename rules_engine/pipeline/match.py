@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..acks.spec import seq_hex
 from ..actions import lookup
@@ -26,6 +26,7 @@ log = logging.getLogger("rules_engine.match")
 
 
 _NONE: frozenset[str] = frozenset()
+_NOTHING: tuple[Sequence[CompiledRule], frozenset[str]] = ((), _NONE)  # no candidates
 
 
 def intent_key(rule_id: str, event_id: str, index: int) -> str:
@@ -43,20 +44,21 @@ def _named_keys(uplink: Uplink) -> dict[str, str]:
 
 
 def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
-                  store: StateStore) -> tuple[list[CompiledRule], frozenset[str] | set[str]]:
+                  store: StateStore) -> tuple[Sequence[CompiledRule], frozenset[str] | set[str]]:
     """The candidates that can fire (no guard, or a guard that holds), and those whose guard is
     false but that may keep modifier state for this event (a false condition may reset or re-arm
     it), in file order; with the ids of the latter."""
     passing = plan.guards.passing(decoded)
     if not passing and not plan.unguarded:  # the common case: nothing can fire
         if not plan.stateful:
-            return [], _NONE
+            return _NOTHING
         if not plan.stateful_by_expression:
-            for name in plan.state_key_names:
-                if store.held(_named_key(uplink, name)):
+            held = store.held
+            for field in plan.state_key_fields:
+                if held((getattr(uplink, field) or "") if field is not None else ""):
                     break
             else:
-                return [], _NONE  # and no rule keeps state for this uplink's keys
+                return _NOTHING  # and no rule keeps state for this uplink's keys
     look = plan.unguarded.union(passing)
     stateful = plan.stateful - look
     pruned: frozenset[str] | set[str] = _NONE
@@ -98,6 +100,7 @@ class Matcher:
     def __init__(self, index: RuleIndex, redecode: Callable[[CompiledRule, Event], dict[str, Any]] | None = None) -> None:
         self.index = index
         self.redecode = redecode
+        self._cached_plan = index.cached_plan
 
     def match(self, event: Event, store: StateStore, *, trace_all: bool = False,
               uplink_fields: dict[str, Any] | None = None) -> MatchResult:
@@ -117,8 +120,8 @@ class Matcher:
         context or a result when, as for most uplinks, the guards of every candidate fail
         (rules/guards.py) and none of them keeps modifier state to update."""
         uplink = item.uplink
-        plan = self.index.uplink_plan(uplink.app_token, uplink.port)
-        if plan.guards:
+        plan = self._cached_plan((uplink.app_token, uplink.port)) or self.index.uplink_plan(uplink.app_token, uplink.port)
+        if plan.guarded:
             candidates, pruned = _worth_a_look(plan, item.decoded, uplink, store)
             if not candidates:
                 return []
@@ -127,7 +130,7 @@ class Matcher:
         event = trusted(UplinkEvent, {"kind": "uplink", "item": item})
         return self._run(event, candidates, pruned, store, False, None).firings
 
-    def _run(self, event: Event, candidates: list[CompiledRule], failing: frozenset[str] | set[str], store: StateStore,
+    def _run(self, event: Event, candidates: Sequence[CompiledRule], failing: frozenset[str] | set[str], store: StateStore,
              trace_all: bool, uplink_fields: dict[str, Any] | None) -> MatchResult:
         """Evaluate ``candidates`` in order; ``failing``: those among them whose guard is false."""
         firings: list[Firing] = []

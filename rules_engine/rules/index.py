@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from ..models import Event
-from .compiled import CompiledRule
+from .compiled import NAMED_KEYS, CompiledRule
 from .guards import GuardGroups
 
 __all__ = ["RuleIndex", "UplinkPlan"]
@@ -19,17 +19,21 @@ class UplinkPlan:
     skip most of them for an uplink: their guards, and which of them keep modifier state while
     their condition is false (``for``, ``edge``) under which named keys."""
 
-    __slots__ = ("rules", "guards", "unguarded", "order", "by_id", "stateful", "stateful_by_expression", "state_key_names")
+    __slots__ = ("rules", "guards", "guarded", "unguarded", "order", "by_id", "stateful", "stateful_by_expression",
+                 "state_key_names", "state_key_fields")
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
         self.guards = GuardGroups((rule.id, rule.guards) for rule in rules if rule.guards)
+        self.guarded = bool(self.guards)
         self.unguarded = frozenset(rule.id for rule in rules) - self.guards.ids
         self.order = {rule.id: position for position, rule in enumerate(rules)}
         self.by_id = {rule.id: rule for rule in rules}
         self.stateful = frozenset(rule.id for rule in rules if rule.false_state_slots)
         self.stateful_by_expression = frozenset(rule.id for rule in rules if any(name is None for _, name in rule.false_state_slots))
         self.state_key_names = tuple(sorted({name for rule in rules for _, name in rule.false_state_slots if name is not None}))
+        #: the uplink attribute each of ``state_key_names`` reads (``None``: the rule-wide key "")
+        self.state_key_fields = tuple(NAMED_KEYS[name] for name in self.state_key_names)
 
 
 class RuleIndex:
@@ -50,6 +54,8 @@ class RuleIndex:
                 for port in rule.ports or (_ANY,):
                     self._uplink[(token, port)].append(rule)
         self._cache: dict[tuple[str | None, int | None], UplinkPlan] = {}
+        #: ``cached_plan((app_token, port))``: the plan if :meth:`uplink_plan` already built it, else None
+        self.cached_plan = self._cache.get
 
     def candidates(self, event: Event) -> list[CompiledRule]:
         if event.kind != "uplink":
