@@ -1,4 +1,5 @@
-"""``insert_uplinks`` writes many rows per statement: every row lands, in any count, once."""
+"""``insert_uplinks`` writes many rows per statement, with the values they share bound once: every
+row lands with its own values, in any count and mix of AppTokens, decoders and decode errors."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 def _item(i: int) -> DecodedUplink:
     uplink = Uplink(uuid=f"u{i:04d}", time=START + timedelta(milliseconds=37 * i), module=f"m{i % 7}", gateway=None if i % 5 else "gw",
-                    port=i % 3, payload=bytes([i % 256, 0xAB]), app_token="tok",
+                    port=i % 3, payload=bytes([i % 256, 0xAB]), app_token=("tok", "tok", "other", None)[i % 4 - 1 if i % 11 else 3],
                     signal=SymphonySignal(sf=9, rssi=-i) if i % 2 else None)
     return DecodedUplink(uplink=uplink, decoder="env" if i % 4 else None, decoded={"n": i} if i % 4 else {},
                          decode_error=None if i % 9 else "env: bad")
@@ -38,7 +39,7 @@ def test_every_row_is_written_with_its_values(tmp_path: Path, count: int) -> Non
     expected = []
     for item in items:
         u = item.uplink
-        expected.append((u.uuid, "tok", u.module, u.gateway, u.port, u.time.timestamp(), u.time.isoformat(), u.payload.hex().upper(),
+        expected.append((u.uuid, u.app_token or "", u.module, u.gateway, u.port, u.time.timestamp(), u.time.isoformat(), u.payload.hex().upper(),
                          item.decoder, json.dumps(item.decoded, separators=(",", ":")) if item.decoded else None, item.decode_error,
                          json.dumps(u.signal.model_dump(), separators=(",", ":")) if u.signal else None, 99.0))
     assert rows == expected
