@@ -3,8 +3,9 @@
 :func:`trusted` builds a frozen pydantic model from values that are already valid:
 ``Model.model_construct`` costs ~10 µs for a model of a dozen fields and the hot path builds
 several per uplink; this sets the same four slots ``model_construct`` sets and nothing else.
-A caller that builds many instances of one model passes ``fields``, the field names as a frozenset
-made once: copying it is cheaper than hashing every key of ``values`` again.
+A caller that builds many instances of one model passes ``fields``, the set of field names made
+once, which its instances share (pydantic never changes the fields set of a frozen model in place:
+``model_copy`` copies it first).
 
 :func:`gc_paused` holds the cyclic garbage collector while a batch is processed.
 """
@@ -33,10 +34,11 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 def trusted(cls: type[M], values: dict[str, Any], fields: AbstractSet[str] | None = None) -> M:
     """An instance of ``cls`` whose fields are ``values`` (every field, no validation, no defaults).
 
-    ``fields``, if given, must be the keys of ``values``; each instance gets its own copy."""
+    ``fields``, if given, must be the keys of ``values``, as a set shared by every instance built
+    with it (a frozen model's fields set is only ever read or copied)."""
     model = _new(cls)
     _set_dict(model, values)
-    _set_fields_set(model, set(values if fields is None else fields))
+    _set_fields_set(model, set(values) if fields is None else fields)
     _set_extra(model, None)
     _set_private(model, None)
     return model

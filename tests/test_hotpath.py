@@ -58,12 +58,19 @@ def test_trusted_sets_the_slots_every_model_resolves_to() -> None:
             assert owner is BaseModel, (model, slot)
 
 
-def test_trusted_with_fields_gives_each_instance_its_own_set() -> None:
-    uplink = Uplink(uuid="u", time=datetime(2026, 1, 1, tzinfo=timezone.utc), module="m")
-    fields = frozenset(DecodedUplink.model_fields)
-    values = {"uplink": uplink, "app_token_alias": None, "decoder": None, "decoded": {}, "decode_error": None}
-    one, two = trusted(DecodedUplink, dict(values), fields), trusted(DecodedUplink, dict(values), fields)
-    assert one == two == trusted(DecodedUplink, dict(values))
-    assert one.model_fields_set == set(values) and type(one.model_fields_set) is set
-    assert one.model_fields_set is not two.model_fields_set
-    assert one.model_copy(update={"decoder": "env"}).decoder == "env" and one.decoder is None
+def test_instances_that_share_a_fields_set_never_change_it() -> None:
+    from rules_engine.conductor._wire import _UPLINK_FIELDS, parse_uplink
+
+    raw = {"uuid": "u1", "time": "2026-01-01T00:00:01.250", "type": "uplinkPayload",
+           "metadata": {"props": {"app_tok": "t", "net_tok": "n", "acctId": "1", "t_ingest": "1767225601300", "t_write": "1767225601310"}},
+           "value": {"module": "m", "gateway": "g", "linkAddress": "l", "portNumber": "1", "pld": "0102",
+                     "avgSignalMetadata": {"@type": "SymphonyAvgSignalMetadata", "sf": 9, "snr": 1, "rssi": -90, "frequency": 1, "channelNumber": 2}}}
+    first, second = parse_uplink(raw, "http://x"), parse_uplink({**raw, "uuid": "u2"}, "http://x")
+    assert first.model_fields_set is second.model_fields_set is _UPLINK_FIELDS
+    before = set(_UPLINK_FIELDS)
+    copied = first.model_copy(update={"app_token": "other"})
+    with pytest.raises(Exception):
+        first.app_token = "x"  # type: ignore[misc]  # frozen
+    assert copied.app_token == "other" and copied.model_fields_set is not _UPLINK_FIELDS
+    assert _UPLINK_FIELDS == before and second.model_fields_set == before
+    assert first == parse_uplink(raw, "http://x") and first.model_dump() == parse_uplink(raw, "http://x").model_dump()

@@ -58,9 +58,9 @@ def expect_list(body: Any, url: str, what: str) -> list[Any]:
     return body
 
 
-_UPLINK_FIELDS = frozenset(Uplink.model_fields)
-_SYMPHONY_FIELDS = frozenset(SymphonySignal.model_fields)
-_LTE_FIELDS = frozenset(LTESignal.model_fields)
+_UPLINK_FIELDS = set(Uplink.model_fields)
+_SYMPHONY_FIELDS = set(SymphonySignal.model_fields)
+_LTE_FIELDS = set(LTESignal.model_fields)
 
 
 def _text(value: Any) -> str | None:

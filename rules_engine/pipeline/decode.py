@@ -14,7 +14,7 @@ __all__ = ["Decoding", "DecoderLike"]
 
 log = logging.getLogger("rules_engine.decode")
 
-_DECODED_FIELDS = frozenset(DecodedUplink.model_fields)
+_DECODED_FIELDS = set(DecodedUplink.model_fields)
 
 #: ``(alias, decoder name, its bound decode or None)`` of an ``(app token, port)``
 _Route = tuple[str | None, str | None, Callable[[bytes], Any] | None]
