@@ -9,6 +9,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -133,20 +134,25 @@ def _insert_uplinks_sql(rows: int, errors: bool) -> str:
     return f"INSERT OR IGNORE INTO uplinks ({', '.join(_UPLINK_COLUMNS)}) VALUES " + ", ".join(texts)
 
 
+# A pydantic model's field values are its ``__dict__``: one read of it and an itemgetter replace a
+# model attribute read per field (BaseModel's ``__getattr__`` keeps CPython from specialising those).
+_ITEM_FIELDS = itemgetter("uplink", "decoder", "decoded", "decode_error")
+_UPLINK_FIELDS = itemgetter("uuid", "app_token", "module", "gateway", "port", "payload", "signal", "time")
+
+
 def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float, times: Iterable[float] | None = None) -> None:
     """``times``: each item's ``uplink.time`` in epoch seconds, in the same order, when the caller has them."""
     batches: dict[tuple[str, str | None, bool], list[Any]] = {}
     for item, ts in zip(items, times) if times is not None else ((item, None) for item in items):
-        uplink, decoded, error = item.uplink, item.decoded, item.decode_error
-        signal, time = uplink.signal, uplink.time
+        uplink, decoder, decoded, error = _ITEM_FIELDS(item.__dict__)
+        uuid, app_token, module, gateway, port, payload, signal, time = _UPLINK_FIELDS(uplink.__dict__)
         if ts is None:
             ts = time.timestamp()
-        key = (uplink.app_token or "", item.decoder, error is not None)
+        key = (app_token or "", decoder, error is not None)
         values = batches.get(key)
         if values is None:
             values = batches[key] = []
-        values += (uplink.uuid, uplink.module, uplink.gateway, uplink.port, ts, _utc_text(time, ts),
-                   uplink.payload.hex().upper(), dumps(decoded) if decoded else None)
+        values += (uuid, module, gateway, port, ts, _utc_text(time, ts), payload.hex().upper(), dumps(decoded) if decoded else None)
         if error is not None:
             values.append(error)
         values.append(dumps(signal.__dict__) if signal is not None else None)
