@@ -6,7 +6,6 @@ Every function raises :class:`ProtocolError` naming the URL, never ``KeyError``/
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from operator import itemgetter
 from typing import Any, Callable
 
 from ..errors import ProtocolError
@@ -188,11 +187,6 @@ def _lenient_uplink(raw: Any, url: str) -> Uplink:
     }, _UPLINK_FIELDS)
 
 
-# The usual shape (conductor-api.md §3.5): every key there, strings where Conductor sends strings.
-_RESULT_KEYS = itemgetter("uuid", "value", "time", "metadata")
-_VALUE_KEYS = itemgetter("module", "pld", "portNumber", "gateway", "linkAddress", "avgSignalMetadata")
-_PROPS_KEYS = itemgetter("app_tok", "net_tok", "acctId", "t_ingest", "t_write")
-_SYMPHONY_KEYS = itemgetter("sf", "snr", "rssi", "frequency", "channelNumber")
 
 # Conductor's epoch milliseconds are 13-digit strings, and an uplink's ingest and write times, like
 # the uplinks of one page, mostly fall in the same few seconds: the datetime of the first 10 digits
@@ -207,17 +201,20 @@ def _usual_uplink(raw: Any) -> Uplink | None:
     """:func:`parse_uplink` for the usual shape of a JSON result, in one pass: ``None`` or an
     exception (a missing key, another type, a value that does not parse) for any other, which
     :func:`_lenient_uplink` then reads. Whenever this returns an uplink, it is the one
-    :func:`_lenient_uplink` returns (tests/conductor/test_wire_fast_path.py)."""
+    :func:`_lenient_uplink` returns (tests/conductor/test_wire_fast_path.py). It reads the keys of
+    the usual shape (conductor-api.md §3.5) by subscript: a missing one raises KeyError."""
     if type(raw) is not dict:
         return None
-    uuid, value, time_text, metadata = _RESULT_KEYS(raw)
+    uuid, value, time_text, metadata = raw["uuid"], raw["value"], raw["time"], raw["metadata"]
     if type(value) is not dict or type(metadata) is not dict:
         return None
-    module, pld, port, gateway, link_address, signal = _VALUE_KEYS(value)
+    module, pld, port = value["module"], value["pld"], value["portNumber"]
+    gateway, link_address, signal = value["gateway"], value["linkAddress"], value["avgSignalMetadata"]
     props = metadata["props"]
     if type(props) is not dict:
         return None
-    app_token, network_token, account_id, ingest, write = _PROPS_KEYS(props)
+    app_token, network_token, account_id = props["app_tok"], props["net_tok"], props["acctId"]
+    ingest, write = props["t_ingest"], props["t_write"]
     if (type(uuid) is not str or not uuid or type(module) is not str or not module or type(time_text) is not str
             or len(time_text) != 23 or time_text[19] != "." or not time_text[20:].isdigit()):
         return None
@@ -230,7 +227,8 @@ def _usual_uplink(raw: Any) -> Uplink | None:
         if type(signal) is dict and "cellRsrp" not in signal and "cellId" not in signal and "imei" not in signal \
                 and type(kind := signal.get("@type", "")) is str and "LTE" not in kind:
             try:
-                sf, snr, rssi, frequency, channel = _SYMPHONY_KEYS(signal)
+                sf, snr, rssi = signal["sf"], signal["snr"], signal["rssi"]
+                frequency, channel = signal["frequency"], signal["channelNumber"]
             except KeyError:
                 pass
             else:
