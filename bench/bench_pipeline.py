@@ -407,9 +407,9 @@ def bench_memory(rate: float) -> None:
 
 
 def _interpreter() -> str:
-    """Which Python runs the benchmark, and how it was configured: the same code runs faster on a
-    build with profile-guided optimisation (the official Docker image the project's Dockerfile
-    starts from is one)."""
+    """Which Python runs the benchmark, and how it was configured (a build with profile-guided
+    optimisation, as the official image the project's Dockerfile starts from, can run the same
+    code faster): rates from different interpreters do not compare."""
     import platform
     import sys
     import sysconfig
