@@ -173,6 +173,8 @@ class LedgerState:
             # undoes, an insert); a new device is inserted. The AppToken is only set when it
             # changed: setting an indexed column rewrites its index entry, even to the same value.
             inserts, updates, retokened = [], [], []
+            # One row shape for every statement: ?1 module, ?2 app_token, ?3 last_seen, ?4 last_gateway,
+            # ?5 uplinks, ?6 state.
             seen = self._last_seen_ts
             for module in self._dirty_devices:
                 record = self._devices[module]
@@ -180,23 +182,25 @@ class LedgerState:
                 last_seen = seen.get(module)
                 if last_seen is None and record.last_seen is not None:
                     last_seen = record.last_seen.timestamp()
-                state = dumps(record.state, sort_keys=True) if record.state else "{}"
+                row = (module, record.app_token, last_seen, record.last_gateway, record.uplinks,
+                       dumps(record.state, sort_keys=True) if record.state else "{}")
                 if module in self._new_devices:
-                    inserts.append((module, record.app_token, last_seen, record.last_gateway, record.uplinks, state))
+                    inserts.append(row)
                 elif module in self._retokened_devices:
-                    retokened.append((record.app_token, last_seen, record.last_gateway, record.uplinks, state, module))
+                    retokened.append(row)
                 else:
-                    updates.append((last_seen, record.last_gateway, record.uplinks, state, module))
+                    updates.append(row)
             done = 0
             if updates:
                 done += self.conn.executemany(
-                    "UPDATE devices SET last_seen = ?, last_gateway = ?, uplinks = ?, state = ? WHERE module = ?", updates).rowcount
+                    "UPDATE devices SET last_seen = ?3, last_gateway = ?4, uplinks = ?5, state = ?6 WHERE module = ?1",
+                    updates).rowcount
             if retokened:
                 done += self.conn.executemany(
-                    "UPDATE devices SET app_token = ?, last_seen = ?, last_gateway = ?, uplinks = ?, state = ? WHERE module = ?",
+                    "UPDATE devices SET app_token = ?2, last_seen = ?3, last_gateway = ?4, uplinks = ?5, state = ?6 WHERE module = ?1",
                     retokened).rowcount
             if done != len(updates) + len(retokened):  # a row went missing behind this cache's back: write them all
-                inserts.extend(self._device_row(module) for module in self._dirty_devices if module not in self._new_devices)
+                inserts += updates + retokened
             if inserts:
                 self.conn.executemany(
                     "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
@@ -232,12 +236,6 @@ class LedgerState:
         self._last_seen_ts.clear()
         self._dirty_rules.clear()
         self._dirty_globals.clear()
-
-    def _device_row(self, module: str) -> tuple[Any, ...]:
-        record = self._devices[module]
-        assert record is not None
-        return (module, record.app_token, record.last_seen.timestamp() if record.last_seen else None, record.last_gateway,
-                record.uplinks, dumps(record.state, sort_keys=True) if record.state else "{}")
 
     def discard(self) -> None:
         """Forget everything cached (after a rollback)."""

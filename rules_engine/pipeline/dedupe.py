@@ -16,7 +16,7 @@ from ..conductor import Uplink
 from ..conductor._wire import KnownFilter
 from ..ledger.records import known_uuids, newest_uplink_ts
 
-__all__ = ["StoredHorizon", "fresh_uplinks", "drop_known", "known_filter"]
+__all__ = ["StoredHorizon", "fresh_uplinks", "known_filter"]
 
 
 class StoredHorizon:
@@ -61,17 +61,12 @@ def fresh_uplinks(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: floa
     return [(ts, uplink) for ts, _uuid, uplink in fresh]
 
 
-def drop_known(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf")) -> list[Uplink]:
-    """:func:`fresh_uplinks` without their times."""
-    return [uplink for _ts, uplink in fresh_uplinks(conn, uplinks, horizon)]
-
-
 _time_then_uuid = itemgetter(0, 1)
 
 
 def known_filter(conn: sqlite3.Connection, horizon: float = float("inf")) -> KnownFilter:
     """For ``parse_uplink_page(..., known=)``: results the ledger already holds are dropped before
-    they are parsed. :func:`drop_known` still runs inside the cycle's transaction."""
+    they are parsed. :func:`fresh_uplinks` still runs inside the cycle's transaction."""
     check: Callable[[list[tuple[float, str]]], set[str]] = lambda identities: known_uuids(
         conn, [identity for identity in identities if identity[0] <= horizon])
     return check

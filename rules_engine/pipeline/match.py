@@ -64,8 +64,8 @@ def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], uplink: Uplink,
     pruned: frozenset[str] | set[str] = _NONE
     if stateful:
         holding = set(plan.stateful_by_expression)
-        for name in plan.state_key_names:
-            held = store.held(_named_key(uplink, name))
+        for field in plan.state_key_fields:
+            held = store.held((getattr(uplink, field) or "") if field is not None else "")
             if held:
                 holding.update(rule_id for rule_id, _kind in held)
         pruned = stateful & holding

@@ -20,7 +20,7 @@ class UplinkPlan:
     their condition is false (``for``, ``edge``) under which named keys."""
 
     __slots__ = ("rules", "guards", "guarded", "unguarded", "order", "by_id", "stateful", "stateful_by_expression",
-                 "state_key_names", "state_key_fields")
+                 "state_key_fields")
 
     def __init__(self, rules: list[CompiledRule]) -> None:
         self.rules = rules
@@ -31,9 +31,9 @@ class UplinkPlan:
         self.by_id = {rule.id: rule for rule in rules}
         self.stateful = frozenset(rule.id for rule in rules if rule.false_state_slots)
         self.stateful_by_expression = frozenset(rule.id for rule in rules if any(name is None for _, name in rule.false_state_slots))
-        self.state_key_names = tuple(sorted({name for rule in rules for _, name in rule.false_state_slots if name is not None}))
-        #: the uplink attribute each of ``state_key_names`` reads (``None``: the rule-wide key "")
-        self.state_key_fields = tuple(NAMED_KEYS[name] for name in self.state_key_names)
+        #: the uplink attributes the named keys of those rules read (``None``: the rule-wide key "")
+        self.state_key_fields = tuple(NAMED_KEYS[name] for name in
+                                      sorted({name for rule in rules for _, name in rule.false_state_slots if name is not None}))
 
 
 class RuleIndex:

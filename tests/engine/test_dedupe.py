@@ -1,19 +1,24 @@
-"""``drop_known``: the uplinks not in the ledger, each uuid once, oldest first with ties by uuid."""
+"""``fresh_uplinks``: the uplinks not in the ledger, each uuid once, oldest first with ties by uuid."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from rules_engine.conductor import Uplink
 from rules_engine.ledger.store import Ledger
 from rules_engine.config import EngineConfig
-from rules_engine.pipeline.dedupe import StoredHorizon, drop_known
+from rules_engine.pipeline.dedupe import StoredHorizon, fresh_uplinks
 
 from .conftest import Rig
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def drop_known(conn: Any, uplinks: list[Uplink], horizon: float = float("inf")) -> list[Uplink]:
+    return [uplink for _ts, uplink in fresh_uplinks(conn, uplinks, horizon)]
 
 
 def test_known_and_repeated_uplinks_are_dropped_and_the_rest_sorted(tmp_path: Path) -> None:
