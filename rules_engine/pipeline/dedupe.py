@@ -53,8 +53,10 @@ def fresh_uplinks(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: floa
         return []
     stamped: dict[str, tuple[float, Uplink]] = {}
     for uplink in uplinks:
-        if uplink.uuid not in stamped:
-            stamped[uplink.uuid] = (uplink.time.timestamp(), uplink)
+        fields = uplink.__dict__  # one model attribute read instead of three (see ledger/records.py)
+        uuid = fields["uuid"]
+        if uuid not in stamped:
+            stamped[uuid] = (fields["time"].timestamp(), uplink)
     known = known_uuids(conn, [(ts, uuid) for uuid, (ts, _uplink) in stamped.items() if ts <= horizon])
     fresh = [(ts, uuid, uplink) for uuid, (ts, uplink) in stamped.items() if uuid not in known]
     fresh.sort(key=_time_then_uuid)  # epoch seconds order as the times do (distinct microseconds stay distinct)
