@@ -91,25 +91,7 @@ def newest_uplink_ts(conn: sqlite3.Connection) -> float:
     return float("-inf") if newest is None else float(newest)
 
 
-_SECONDS: dict[int, str] = {}  # whole UTC second -> its ISO text without the fraction
-
-
-def _utc_text(time: datetime, ts: float) -> str:
-    """``time.isoformat()`` (~2 µs here) from a cache of whole seconds (~0.5 µs): uplinks of one
-    cycle share their seconds."""
-    if time.tzinfo is not timezone.utc or ts < 0:
-        return time.isoformat()
-    second = int(ts)
-    head = _SECONDS.get(second)
-    if head is None:
-        if len(_SECONDS) >= 4096:
-            _SECONDS.clear()
-        head = _SECONDS[second] = time.replace(microsecond=0, tzinfo=None).isoformat()
-    micro = time.microsecond
-    return f"{head}.{micro:06d}+00:00" if micro else f"{head}+00:00"
-
-
-_UPLINK_COLUMNS = ("uuid", "app_token", "module", "gateway", "port", "ts", "time", "payload_hex", "decoder", "decoded",
+_UPLINK_COLUMNS = ("uuid", "app_token", "module", "gateway", "port", "ts", "payload_hex", "decoder", "decoded",
                    "decode_error", "signal", "received_at")
 #: Rows per INSERT statement: one statement of many rows costs ~15% less per row than
 #: ``executemany`` (a statement step, and a release of the GIL, per row).
@@ -152,7 +134,7 @@ def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now
         values = batches.get(key)
         if values is None:
             values = batches[key] = []
-        values += (uuid, module, gateway, port, ts, _utc_text(time, ts), payload.hex().upper(), dumps(decoded) if decoded else None)
+        values += (uuid, module, gateway, port, ts, payload.hex().upper(), dumps(decoded) if decoded else None)
         if error is not None:
             values.append(error)
         values.append(dumps(signal.__dict__) if signal is not None else None)

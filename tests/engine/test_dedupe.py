@@ -29,7 +29,7 @@ def test_known_and_repeated_uplinks_are_dropped_and_the_rest_sorted(tmp_path: Pa
     try:
         known = uplinks[::3]
         ledger.conn.executemany(
-            "INSERT INTO uplinks (uuid, app_token, module, ts, time, payload_hex, received_at) VALUES (?, '', 'm', ?, '', '', 0)",
+            "INSERT INTO uplinks (uuid, app_token, module, ts, payload_hex, received_at) VALUES (?, '', 'm', ?, '', 0)",
             [(u.uuid, u.time.timestamp()) for u in known])
         offered = uplinks + uplinks[:50]  # some listed twice
         rng.shuffle(offered)
@@ -42,7 +42,7 @@ def test_known_and_repeated_uplinks_are_dropped_and_the_rest_sorted(tmp_path: Pa
 
 def _insert(ledger: Ledger, rows: list[tuple[str, float]], app_token: str = "") -> None:
     ledger.conn.executemany(
-        "INSERT INTO uplinks (uuid, app_token, module, ts, time, payload_hex, received_at) VALUES (?, ?, 'm', ?, '', '', 0)",
+        "INSERT INTO uplinks (uuid, app_token, module, ts, payload_hex, received_at) VALUES (?, ?, 'm', ?, '', 0)",
         [(uuid, app_token, ts) for uuid, ts in rows])
 
 

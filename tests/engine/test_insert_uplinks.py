@@ -34,12 +34,29 @@ def test_every_row_is_written_with_its_values(tmp_path: Path, count: int) -> Non
             insert_uplinks(conn, items[1::2], 99.0, [item.uplink.time.timestamp() for item in items[1::2]])  # times given
             insert_uplinks(conn, items[: count // 2], 100.0)  # already there: ignored
         rows = ledger.conn.execute(
-            "SELECT uuid, app_token, module, gateway, port, ts, time, payload_hex, decoder, decoded, decode_error, signal, received_at "
+            "SELECT uuid, app_token, module, gateway, port, ts, payload_hex, decoder, decoded, decode_error, signal, received_at "
             "FROM uplinks ORDER BY uuid").fetchall()
     expected = []
     for item in items:
         u = item.uplink
-        expected.append((u.uuid, u.app_token or "", u.module, u.gateway, u.port, u.time.timestamp(), u.time.isoformat(), u.payload.hex().upper(),
+        expected.append((u.uuid, u.app_token or "", u.module, u.gateway, u.port, u.time.timestamp(), u.payload.hex().upper(),
                          item.decoder, json.dumps(item.decoded, separators=(",", ":")) if item.decoded else None, item.decode_error,
                          json.dumps(u.signal.model_dump(), separators=(",", ":")) if u.signal else None, 99.0))
     assert rows == expected
+
+
+def test_the_stored_epoch_time_reads_back_to_the_microsecond(tmp_path: Path) -> None:
+    """The ledger keeps an uplink's time only as ``ts`` (epoch seconds, REAL): the exact time, with
+    its microseconds, must come back from it (docs/operations.md, the ledger)."""
+    rng = __import__("random").Random(11)
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    times = [epoch + timedelta(seconds=rng.randint(0, 4 * 10**9), microseconds=rng.choice([0, 1, 999_999, rng.randint(0, 999_999)]))
+             for _ in range(5_000)]
+    items = [DecodedUplink(uplink=Uplink(uuid=f"t{i:05d}", time=time, module="m", app_token="tok")) for i, time in enumerate(times)]
+    with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
+        with ledger.transaction() as conn:
+            insert_uplinks(conn, items, 1.0)
+        stored = dict(ledger.conn.execute("SELECT uuid, ts FROM uplinks").fetchall())
+    assert len(stored) == len(items)
+    for item in items:
+        assert datetime.fromtimestamp(stored[item.uplink.uuid], timezone.utc) == item.uplink.time, item.uplink.uuid

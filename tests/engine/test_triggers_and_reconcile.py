@@ -134,8 +134,8 @@ def test_retention_keeps_pending_work(rig: Rig) -> None:
 
     engine = rig.engine(HEARTBEAT)
     conn = engine.ledger.conn
-    conn.execute("INSERT INTO uplinks (uuid, app_token, module, port, ts, time, payload_hex, received_at) "
-                 "VALUES ('old', ?, 'm', 1, 0, 't', '', 0)", (TOKEN,))
+    conn.execute("INSERT INTO uplinks (uuid, app_token, module, port, ts, payload_hex, received_at) "
+                 "VALUES ('old', ?, 'm', 1, 0, '', 0)", (TOKEN,))
     conn.execute("INSERT INTO firings (id, rule_id, event_id, event_kind, ts, evaluation, created_at) VALUES (1, 'r', 'e1', 'uplink', 0, '{}', 0)")
     conn.execute("INSERT INTO firings (id, rule_id, event_id, event_kind, ts, evaluation, created_at) VALUES (2, 'r', 'e2', 'uplink', 0, '{}', 0)")
     conn.execute("INSERT INTO outbox VALUES ('k1', 1, 'r', 'e1', 0, 'log', '{}', 's', 'done', 1, 0, NULL, NULL, 0, 0)")
