@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Collection
 
 from ..jsonfast import dumps
@@ -18,6 +19,22 @@ from ..state import DeviceRecord, HeldIndex
 __all__ = ["LedgerState"]
 
 _ABSENT = object()
+
+
+#: Rows per devices upsert, and the values each row binds (module, last_seen, last_gateway, uplinks, state).
+_ROWS_PER_UPSERT = 64
+_DEVICE_WIDTH = 5
+
+
+@lru_cache(maxsize=2 * _ROWS_PER_UPSERT)
+def _upsert_devices_sql(rows: int, set_token: bool) -> str:
+    """An upsert of ``rows`` devices of one AppToken (?1); an existing row keeps its AppToken
+    unless ``set_token``."""
+    values = ", ".join(f"(?{2 + row * _DEVICE_WIDTH}, ?1, ?{3 + row * _DEVICE_WIDTH}, ?{4 + row * _DEVICE_WIDTH}, "
+                       f"?{5 + row * _DEVICE_WIDTH}, ?{6 + row * _DEVICE_WIDTH})" for row in range(rows))
+    return (f"INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES {values} "
+            "ON CONFLICT (module) DO UPDATE SET last_seen = excluded.last_seen, last_gateway = excluded.last_gateway, "
+            "uplinks = excluded.uplinks, state = excluded.state" + (", app_token = excluded.app_token" if set_token else ""))
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -33,7 +50,6 @@ class LedgerState:
         self._rules_loaded = False
         self._globals: dict[str, Any] | None = None
         self._dirty_devices: set[str] = set()
-        self._new_devices: set[str] = set()  # dirty devices with no row in the ledger yet
         self._retokened_devices: set[str] = set()  # dirty devices whose AppToken changed
         self._last_seen_ts: dict[str, float | None] = {}  # the epoch seconds of a new last_seen, when given
         self._dirty_rules: set[tuple[str, str, str]] = set()
@@ -59,7 +75,6 @@ class LedgerState:
         if record is None:
             record = DeviceRecord(module=module)
             self._devices[module] = record
-            self._new_devices.add(module)
         self._dirty_devices.add(module)
         return record
 
@@ -169,45 +184,28 @@ class LedgerState:
     def flush(self) -> None:
         """Write the changes of this cycle; call inside the cycle's transaction."""
         if self._dirty_devices:
-            # An UPDATE of a row known to exist costs a fifth of an upsert (which first tries, and
-            # undoes, an insert); a new device is inserted. The AppToken is only set when it
+            # Many rows per statement: a statement step costs more than the row it writes. Rows are
+            # grouped by AppToken, bound once per statement (?1). The AppToken is only set when it
             # changed: setting an indexed column rewrites its index entry, even to the same value.
-            inserts, updates, retokened = [], [], []
-            # One row shape for every statement: ?1 module, ?2 app_token, ?3 last_seen, ?4 last_gateway,
-            # ?5 uplinks, ?6 state.
-            seen = self._last_seen_ts
+            groups: dict[tuple[str | None, bool], list[Any]] = {}
+            seen, retokened = self._last_seen_ts, self._retokened_devices
             for module in self._dirty_devices:
                 record = self._devices[module]
                 assert record is not None
                 last_seen = seen.get(module)
                 if last_seen is None and record.last_seen is not None:
                     last_seen = record.last_seen.timestamp()
-                row = (module, record.app_token, last_seen, record.last_gateway, record.uplinks,
-                       dumps(record.state, sort_keys=True) if record.state else "{}")
-                if module in self._new_devices:
-                    inserts.append(row)
-                elif module in self._retokened_devices:
-                    retokened.append(row)
-                else:
-                    updates.append(row)
-            done = 0
-            if updates:
-                done += self.conn.executemany(
-                    "UPDATE devices SET last_seen = ?3, last_gateway = ?4, uplinks = ?5, state = ?6 WHERE module = ?1",
-                    updates).rowcount
-            if retokened:
-                done += self.conn.executemany(
-                    "UPDATE devices SET app_token = ?2, last_seen = ?3, last_gateway = ?4, uplinks = ?5, state = ?6 WHERE module = ?1",
-                    retokened).rowcount
-            if done != len(updates) + len(retokened):  # a row went missing behind this cache's back: write them all
-                inserts += updates + retokened
-            if inserts:
-                self.conn.executemany(
-                    "INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES (?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (module) DO UPDATE SET app_token = excluded.app_token, last_seen = excluded.last_seen, "
-                    "last_gateway = excluded.last_gateway, uplinks = excluded.uplinks, state = excluded.state",
-                    inserts,
-                )
+                key = (record.app_token, module in retokened)
+                values = groups.get(key)
+                if values is None:
+                    values = groups[key] = []
+                values += (module, last_seen, record.last_gateway, record.uplinks,
+                           dumps(record.state, sort_keys=True) if record.state else "{}")
+            width = _DEVICE_WIDTH
+            for (app_token, set_token), values in groups.items():
+                for start in range(0, len(values), width * _ROWS_PER_UPSERT):
+                    chunk = values[start : start + width * _ROWS_PER_UPSERT]
+                    self.conn.execute(_upsert_devices_sql(len(chunk) // width, set_token), [app_token, *chunk])
         if self._dirty_rules:
             upserts, deletes = [], []
             for slot in self._dirty_rules:
@@ -231,7 +229,6 @@ class LedgerState:
                 else:
                     self.conn.execute("DELETE FROM global_state WHERE key = ?", (key,))
         self._dirty_devices.clear()
-        self._new_devices.clear()
         self._retokened_devices.clear()
         self._last_seen_ts.clear()
         self._dirty_rules.clear()
@@ -245,7 +242,6 @@ class LedgerState:
         self._rules_loaded = False
         self._globals = None
         self._dirty_devices.clear()
-        self._new_devices.clear()
         self._retokened_devices.clear()
         self._last_seen_ts.clear()
         self._dirty_rules.clear()
