@@ -342,7 +342,7 @@ def _stage_targets(engine: Engine) -> list[tuple[str, Any, str]]:
     import rules_engine.engine as module
 
     wanted = [
-        ("dedupe", module, "fresh_uplinks" if hasattr(module, "fresh_uplinks") else "drop_known"), ("decode", engine.toolkit.decoding, "decode"), ("ack matching", getattr(engine, "acks", None), "observe"),
+        ("dedupe", module, "fresh_uplinks" if hasattr(module, "fresh_uplinks") else "drop_known"), ("decode", engine.toolkit.decoding, "decode_fields" if hasattr(engine.toolkit.decoding, "decode_fields") else "decode"), ("ack matching", getattr(engine, "acks", None), "observe"),
         ("match", engine.matcher, "match_uplink" if hasattr(engine.matcher, "match_uplink") else "match"),
         ("record_uplink", engine.state, "record_uplink"),
         ("write uplinks", module, "write_uplinks"), ("write firings", module, "write_firings"),

@@ -28,6 +28,7 @@ from .ledger.state import LedgerState
 from .ledger.store import Ledger
 from .metrics import Metrics
 from .models import ScheduleEvent, SendEvent, SilenceEvent
+from .pipeline.decode import decoded_uplink
 from .pipeline.dedupe import StoredHorizon, fresh_uplinks, known_filter
 from .pipeline.dispatch import Dispatcher, DispatchPolicy
 from .pipeline.match import Matcher
@@ -241,19 +242,19 @@ class Engine:
             fresh = fresh_uplinks(conn, uplinks, self.stored.of(health.token))
             waiting = self.acks.waiting(conn)
             items = []
-            decode, observe, match, record = self.toolkit.decoding.decode, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
+            decode, observe, match, record = self.toolkit.decoding.decode_fields, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink
             for ts, uplink in fresh:
-                item = decode(uplink)
-                if item.decode_error:
-                    self.metrics.decode_errors.labels(item.decoder or "").inc()
+                item = decode(uplink)  # the DecodedUplink's field values: a model is built only where one is needed
+                if item["decode_error"]:
+                    self.metrics.decode_errors.labels(item["decoder"] or "").inc()
                 items.append(item)
-                if waiting:
-                    for send_event in observe(conn, item, waiting):
+                fields = uplink.__dict__  # one model attribute read instead of several (see ledger/records.py)
+                if waiting and fields["module"] in waiting:
+                    for send_event in observe(conn, decoded_uplink(item), waiting):
                         firings.extend(self._send_finished(send_event))
                 fired = match(item, self.state)
                 if fired:
                     firings.extend(fired)
-                fields = uplink.__dict__  # one model attribute read instead of four (see ledger/records.py)
                 record(fields["module"], fields["app_token"], fields["gateway"], fields["time"], ts)
             write_uplinks(conn, items, now, [ts for ts, _uplink in fresh])
             write_firings(conn, firings, now)

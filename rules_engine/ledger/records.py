@@ -10,11 +10,10 @@ import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ..jsonfast import dumps
-from ..models import DecodedUplink, Firing, Intent
+from ..models import Firing, Intent
 
 __all__ = [
     "Cursor",
@@ -122,11 +121,13 @@ _ITEM_FIELDS = itemgetter("uplink", "decoder", "decoded", "decode_error")
 _UPLINK_FIELDS = itemgetter("uuid", "app_token", "module", "gateway", "port", "payload", "signal", "time")
 
 
-def insert_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float, times: Iterable[float] | None = None) -> None:
-    """``times``: each item's ``uplink.time`` in epoch seconds, in the same order, when the caller has them."""
+def insert_uplinks(conn: sqlite3.Connection, items: Iterable[dict[str, Any]], now: float, times: Iterable[float] | None = None) -> None:
+    """``items``: the field values of :class:`DecodedUplink` models (a model's ``__dict__``, or
+    ``Decoding.decode_fields``); ``times``: each item's ``uplink.time`` in epoch seconds, in the
+    same order, when the caller has them."""
     batches: dict[tuple[str, str | None, bool], list[Any]] = {}
     for item, ts in zip(items, times) if times is not None else ((item, None) for item in items):
-        uplink, decoder, decoded, error = _ITEM_FIELDS(item.__dict__)
+        uplink, decoder, decoded, error = _ITEM_FIELDS(item)
         uuid, app_token, module, gateway, port, payload, signal, time = _UPLINK_FIELDS(uplink.__dict__)
         if ts is None:
             ts = time.timestamp()

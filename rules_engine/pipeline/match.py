@@ -13,11 +13,12 @@ from typing import Any, Callable, Sequence
 from ..acks.spec import seq_hex
 from ..actions import lookup
 from ..hotpath import trusted
-from ..models import DecodedUplink, Evaluation, Event, Firing, Intent, Uplink, UplinkEvent
+from ..models import Evaluation, Event, Firing, Intent, Uplink, UplinkEvent
 from ..rules.compiled import NAMED_KEYS, CompiledRule
 from ..rules.index import RuleIndex, UplinkPlan
 from ..state import StateStore
 from .context import build_context
+from .decode import decoded_uplink
 from .modifiers import apply_modifiers, truthy
 
 __all__ = ["Matcher", "MatchResult", "intent_key"]
@@ -116,13 +117,13 @@ class Matcher:
             return self._run(event, candidates, pruned, store, trace_all, uplink_fields)
         return self._run(event, plan.rules, _NONE, store, trace_all, uplink_fields)
 
-    def match_uplink(self, item: DecodedUplink, store: StateStore) -> list[Firing]:
-        """The firings of one decoded uplink: :meth:`match` without building the event, its
-        context or a result when, as for most uplinks, the guards of every candidate fail
-        (rules/guards.py) and none of them keeps modifier state to update."""
-        # field values read from the models' ``__dict__``: two attribute reads instead of four
-        # or more (see ledger/records.py)
-        parts = item.__dict__
+    def match_uplink(self, parts: dict[str, Any], store: StateStore) -> list[Firing]:
+        """The firings of one decoded uplink, given as the field values of its
+        :class:`DecodedUplink` (``Decoding.decode_fields``): :meth:`match` without building the
+        model, the event, its context or a result when, as for most uplinks, the guards of every
+        candidate fail (rules/guards.py) and none of them keeps modifier state to update."""
+        # the uplink's field values read from its ``__dict__``: one attribute read instead of
+        # several (see ledger/records.py)
         fields = parts["uplink"].__dict__
         plan = self._cached_plan((fields["app_token"], fields["port"])) or self.index.uplink_plan(fields["app_token"], fields["port"])
         if plan.guarded:
@@ -131,7 +132,7 @@ class Matcher:
                 return []
         else:
             candidates, pruned = plan.rules, _NONE
-        event = trusted(UplinkEvent, {"kind": "uplink", "item": item})
+        event = trusted(UplinkEvent, {"kind": "uplink", "item": decoded_uplink(parts)})
         return self._run(event, candidates, pruned, store, False, None).firings
 
     def _run(self, event: Event, candidates: Sequence[CompiledRule], failing: frozenset[str] | set[str], store: StateStore,

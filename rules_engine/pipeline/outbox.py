@@ -16,7 +16,7 @@ from ..acks.store import create_tracked_send
 from ..ledger.records import insert_firing, insert_uplinks, set_cursor
 from ..ledger.state import LedgerState
 from ..ledger.store import Ledger
-from ..models import DecodedUplink, Firing
+from ..models import Firing
 
 __all__ = ["cycle", "write_firings", "write_uplinks", "advance_cursor"]
 
@@ -32,7 +32,7 @@ def cycle(ledger: Ledger, state: LedgerState) -> Iterator[sqlite3.Connection]:
         raise
 
 
-def write_uplinks(conn: sqlite3.Connection, items: Iterable[DecodedUplink], now: float, times: Iterable[float] | None = None) -> None:
+def write_uplinks(conn: sqlite3.Connection, items: Iterable[dict[str, Any]], now: float, times: Iterable[float] | None = None) -> None:
     insert_uplinks(conn, items, now, times)
 
 

@@ -3,7 +3,6 @@ mixed downlink modes, 10% downlink loss, devices answering with ack uplinks (the
 
 from __future__ import annotations
 
-import json
 import random
 import textwrap
 from pathlib import Path

@@ -13,7 +13,7 @@ from rules_engine.codec import compile_struct, default_field_types
 from rules_engine.config import EngineConfig
 from rules_engine.conductor import Uplink
 from rules_engine.models import DecodedUplink
-from rules_engine.pipeline.decode import Decoding
+from rules_engine.pipeline.decode import Decoding, decoded_uplink
 
 TOKEN, OTHER = "a" * 20, "b" * 20
 
@@ -79,8 +79,10 @@ def test_decode_is_the_reference_reading(item: Uplink, caplog: pytest.LogCapture
             got = decoding.decode(item)
             assert got == expected and got.model_fields_set == expected.model_fields_set
             assert list(got.decoded.items()) == list(expected.decoded.items())
+            fields = decoding.decode_fields(item)  # what the engine passes along instead of the model
+            assert fields == dict(expected) and decoded_uplink(fields) == expected and decoded_uplink(fields).__dict__ is fields
     failures = [r for r in caplog.records if r.getMessage() == "decode failed"]
-    assert len(failures) == (2 if expected.decode_error else 0)
+    assert len(failures) == (4 if expected.decode_error else 0)
     assert all(r.decoder == expected.decoder and r.error == expected.decode_error and r.uplink_uuid == item.uuid
                for r in failures)
 

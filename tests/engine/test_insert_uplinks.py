@@ -30,9 +30,9 @@ def test_every_row_is_written_with_its_values(tmp_path: Path, count: int) -> Non
     items = [_item(i) for i in range(count)]
     with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
         with ledger.transaction() as conn:
-            insert_uplinks(conn, items[::2], 99.0)
-            insert_uplinks(conn, items[1::2], 99.0, [item.uplink.time.timestamp() for item in items[1::2]])  # times given
-            insert_uplinks(conn, items[: count // 2], 100.0)  # already there: ignored
+            insert_uplinks(conn, [item.__dict__ for item in items[::2]], 99.0)
+            insert_uplinks(conn, [item.__dict__ for item in items[1::2]], 99.0, [item.uplink.time.timestamp() for item in items[1::2]])  # times given
+            insert_uplinks(conn, [item.__dict__ for item in items[: count // 2]], 100.0)  # already there: ignored
         rows = ledger.conn.execute(
             "SELECT uuid, app_token, module, gateway, port, ts, payload_hex, decoder, decoded, decode_error, signal, received_at "
             "FROM uplinks ORDER BY uuid").fetchall()
@@ -55,7 +55,7 @@ def test_the_stored_epoch_time_reads_back_to_the_microsecond(tmp_path: Path) -> 
     items = [DecodedUplink(uplink=Uplink(uuid=f"t{i:05d}", time=time, module="m", app_token="tok")) for i, time in enumerate(times)]
     with Ledger.open_writer(tmp_path / "ledger.db") as ledger:
         with ledger.transaction() as conn:
-            insert_uplinks(conn, items, 1.0)
+            insert_uplinks(conn, [item.__dict__ for item in items], 1.0)
         stored = dict(ledger.conn.execute("SELECT uuid, ts FROM uplinks").fetchall())
     assert len(stored) == len(items)
     for item in items:
