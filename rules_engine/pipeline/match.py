@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Callable, Sequence
 
 from ..acks.spec import seq_hex
@@ -28,20 +29,17 @@ log = logging.getLogger("rules_engine.match")
 
 _NONE: frozenset[str] = frozenset()
 _NOTHING: tuple[Sequence[CompiledRule], frozenset[str]] = ((), _NONE)  # no candidates
+_NO_CONTEXT: Any = MappingProxyType({})  # for modifiers that read no context: a read fails loudly
 
 
 def intent_key(rule_id: str, event_id: str, index: int) -> str:
     return f"{rule_id}|{event_id}|{index}"
 
 
-def _named_key(uplink: Uplink, name: str) -> str:
-    """The value of a named modifier key for an uplink event (what :class:`NamedKey` reads from its context)."""
-    field = NAMED_KEYS[name]
-    return (getattr(uplink, field) or "") if field is not None else ""
-
-
 def _named_keys(uplink: Uplink) -> dict[str, str]:
-    return {name: _named_key(uplink, name) for name in NAMED_KEYS}
+    """The values of the named modifier keys for an uplink event (what :class:`NamedKey` reads from its context)."""
+    fields = uplink.__dict__  # one model attribute read (see ledger/records.py)
+    return {name: (fields[field] or "") if field is not None else "" for name, field in NAMED_KEYS.items()}
 
 
 def _worth_a_look(plan: UplinkPlan, decoded: dict[str, Any], fields: dict[str, Any],
@@ -152,6 +150,11 @@ class Matcher:
             pruned = rule.id in failing
             if pruned and (not rule.false_state_slots or (named is not None and not _holds_state(rule, named, peek))):
                 continue  # a guard is false, so is the condition, and no modifier state to update
+            if pruned and named is not None and rule.false_state_by_name:
+                # a guard is false, so is the condition: reset its `for`, re-arm its `edge`, by named
+                # keys alone; the context is not read, and not built for this rule
+                apply_modifiers(rule, _NO_CONTEXT, False, now, store, named)
+                continue
             if rule.own_decoder and uplink is not None and self.redecode is not None:
                 context = build_context(event, store, self.redecode(rule, event), uplink_fields)
             else:

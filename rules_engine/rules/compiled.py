@@ -85,6 +85,9 @@ class CompiledRule:
     context_entry: dict[str, Any] = field(default_factory=dict)
     #: ``(modifier, key name or None)`` of its ``for`` and ``edge``: the state a false condition may change.
     false_state_slots: tuple[tuple[str, str | None], ...] = ()
+    #: Whether the state a false condition may change is kept under named keys only, with no
+    #: ``clear`` condition: the matcher then updates it without building the event's context.
+    false_state_by_name: bool = False
     #: Whether the rule names its own decoder.
     own_decoder: bool = False
     #: Filters the rule index does not apply (module, gateway): ``accepts`` must still run for uplinks.
@@ -98,6 +101,8 @@ class CompiledRule:
         object.__setattr__(self, "context_entry", {"id": self.spec.id})
         object.__setattr__(self, "false_state_slots", tuple(
             (kind, self.key_names.get(kind)) for kind, spec in (("for", self.spec.hold), ("edge", self.spec.edge)) if spec is not None))
+        object.__setattr__(self, "false_state_by_name", bool(self.false_state_slots) and all(
+            name is not None for _kind, name in self.false_state_slots) and (self.spec.edge is None or self.clear is None))
         object.__setattr__(self, "own_decoder", self.spec.decoder is not None)
         object.__setattr__(self, "filters_beyond_index", self.modules is not None or self.gateways is not None)
 
