@@ -206,7 +206,6 @@ def m005_devices_by_token(db: Database) -> None:
     db.execute("CREATE INDEX devices_token ON devices (app_token)")
 
 
-
 @migrations()
 def m006_uplink_time_from_ts(db: Database) -> None:
     """Uplinks without the ``time`` text column.
