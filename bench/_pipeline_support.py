@@ -29,12 +29,13 @@ import httpx
 
 from rules_engine.clock import ManualClock
 from rules_engine.conductor import ConductorClient, ConductorURLs
-from rules_engine.conductor._wire import parse_uplink_page
+from rules_engine.conductor._uplink_page import parse_uplink_page_content
 from rules_engine.conductor.timefmt import format_time
 from rules_engine.config import EngineConfig
 from rules_engine.engine import Engine
 from rules_engine.hotpath import gc_paused
 from rules_engine.ledger.store import Ledger
+from rules_engine.pipeline.dedupe import known_filter
 from rules_engine.rules.loader import load_rules
 from rules_engine.simulator import FleetConfig, Simulator, create_app
 from rules_engine.jsonfast import loads as parse_json  # what the Conductor client parses response bodies with
@@ -275,7 +276,7 @@ def run_floor(pages: list[Page]) -> int:
 
 
 def run_parse(pages: list[Page]) -> int:
-    return sum(len(parse_uplink_page(parse_json(page.body), PAGE_URL).uplinks) for page in pages)
+    return sum(len(parse_uplink_page_content(page.body, PAGE_URL).uplinks) for page in pages)
 
 
 # -- readings -------------------------------------------------------------------------------------
@@ -352,7 +353,8 @@ def _stage_targets(engine: Engine) -> list[tuple[str, Any, str]]:
 
 
 def run_pipeline_timed(engine: Engine, pages: list[Page], *, stages: bool = False) -> tuple[int, float, list[float], dict[str, float]]:
-    """The full pipeline page by page, as a poll cycle runs it: the client's JSON parser, ``parse_uplink_page``,
+    """The full pipeline page by page, as a poll cycle runs it: the client's page parser
+    (``parse_uplink_page_content``, with the ledger's known-uuid filter as ``Engine.poll`` passes it),
     ``engine._process`` (one commit per page). Returns (new uplinks, seconds, uplinks/s of each
     page, seconds per stage). With ``stages``, the engine's stage functions are wrapped from
     outside for this run (instance attributes, and the names ``engine.py`` imported), then put
@@ -360,7 +362,7 @@ def run_pipeline_timed(engine: Engine, pages: list[Page], *, stages: bool = Fals
     no wrapper saw (per-uplink models, metrics, the transaction's COMMIT)."""
     clock = time.perf_counter
     targets = _stage_targets(engine) if stages else []
-    spent = {"JSON parse": 0.0, "parse_uplink_page": 0.0, **{label: 0.0 for label, _, _ in targets}}
+    spent = {"parse page": 0.0, **{label: 0.0 for label, _, _ in targets}}
 
     def timed(label: str, function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -382,18 +384,16 @@ def run_pipeline_timed(engine: Engine, pages: list[Page], *, stages: bool = Fals
         for page in pages:
             with gc_paused():  # as Engine.poll: held from the body to the commit, the page's objects freed inside
                 t0 = clock()
-                body = parse_json(page.body)
+                token = engine.tokens[page.alias].token
+                parsed = parse_uplink_page_content(page.body, PAGE_URL, known=known_filter(engine.ledger.conn, engine.stored.of(token)))
                 t1 = clock()
-                parsed = parse_uplink_page(body, PAGE_URL)
-                t2 = clock()
                 fresh = engine._process(page.alias, list(parsed.uplinks), page.cursor_ts)
-                del body, parsed
-                t3 = clock()
+                del parsed
+                t2 = clock()
             n += fresh
-            process_total += t3 - t2
-            spent["JSON parse"] += t1 - t0
-            spent["parse_uplink_page"] += t2 - t1
-            per_page.append(fresh / (t3 - t0))
+            process_total += t2 - t1
+            spent["parse page"] += t1 - t0
+            per_page.append(fresh / (t2 - t0))
     finally:
         total = clock() - started
         for owner, name, original, own in restore:

@@ -1,11 +1,15 @@
-"""JSON on the per-uplink path: orjson, with the standard library as the fallback for what orjson refuses.
+"""JSON on the per-uplink path: msgspec reads and orjson writes, with the standard library as the
+fallback for what they refuse.
 
-:func:`loads` parses Conductor's response bodies; :func:`dumps` writes the ledger's JSON columns
-(decoded fields, signal, modifier and device state). Both accept at least what ``json`` accepts:
-a body orjson rejects (``NaN``, integers past 64 bits) or a value it cannot write (integers past
-64 bits) goes through ``json``. Two differences remain, on write: the text is compact (no spaces
-after ``,`` and ``:``) and a non-finite float (NaN, ±inf) is written as ``null`` (``json`` writes
-``NaN``, which is not JSON).
+:func:`loads` parses Conductor's response bodies (an uplink page is read by its own typed
+decoder, ``conductor._uplink_page``; this reads every other body, and any page of another
+shape); :func:`dumps` writes the ledger's JSON columns (decoded fields, signal, modifier and
+device state). Both accept at least what ``json`` accepts, and ``loads`` gives what ``json.loads``
+gives: a body msgspec rejects (``NaN``, lone surrogates) goes through ``json``. (orjson is not
+used to read: it reads an integer past 64 bits as a float, losing digits, without an error.)
+A value orjson cannot write (integers past 64 bits) goes through ``json``. Two differences
+remain, on write: the text is compact (no spaces after ``,`` and ``:``) and a non-finite float
+(NaN, ±inf) is written as ``null`` (``json`` writes ``NaN``, which is not JSON).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import orjson
 
 from .hotpath import gc_paused
@@ -23,6 +28,7 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OP
 _SORTED = _OPTIONS | orjson.OPT_SORT_KEYS
 _STDLIB = json.JSONEncoder(default=str, separators=(",", ":"))
 _STDLIB_SORTED = json.JSONEncoder(default=str, separators=(",", ":"), sort_keys=True)
+_DECODER = msgspec.json.Decoder()
 
 
 def loads(data: bytes | str) -> Any:
@@ -30,8 +36,8 @@ def loads(data: bytes | str) -> Any:
     containers, which would otherwise trigger a score of collections while it is built)."""
     with gc_paused():
         try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
+            return _DECODER.decode(data)
+        except msgspec.DecodeError:
             return json.loads(data)
 
 

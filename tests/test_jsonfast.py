@@ -1,4 +1,4 @@
-"""The per-uplink JSON helpers: orjson, with the standard library for what orjson refuses."""
+"""The JSON helpers: msgspec reads and orjson writes, with the standard library for what they refuse."""
 
 from __future__ import annotations
 
@@ -18,9 +18,22 @@ class _Point:
 
 def test_loads_reads_what_json_reads() -> None:
     body = b'{"results": [{"uuid": "u", "n": 12345678901234567890123, "t": NaN}], "nextPageId": null}'
-    parsed = loads(body)  # orjson refuses both the 75-bit integer and NaN: the fallback reads them
+    parsed = loads(body)  # NaN is not JSON: the fallback reads it
     assert parsed["results"][0]["n"] == 12345678901234567890123 and parsed["results"][0]["t"] != parsed["results"][0]["t"]
     assert loads('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+
+
+def test_loads_reads_integers_past_64_bits_exactly() -> None:
+    """orjson reads an integer outside 64 bits as a float, losing digits, without an error."""
+    for number in (2**63, 2**64, -(2**63) - 1, -(2**64), 12345678901234567890123, -(10**30) - 7):
+        body = f'{{"n": {number}, "list": [{number}, 1]}}'
+        assert loads(body) == loads(body.encode()) == json.loads(body) == {"n": number, "list": [number, 1]}
+        assert type(loads(body)["n"]) is int
+
+
+def test_loads_reads_odd_texts_as_json_does() -> None:
+    for body in ['{"a": "\\ud800"}', '{"a": 1, "a": 2}', '[1e400, -1e400]', '{"a": -0.0, "b": 1E-7}', '  [] ', '"\\u00e9"']:
+        assert repr(loads(body)) == repr(json.loads(body)), body
 
 
 def test_loads_rejects_what_json_rejects() -> None:

@@ -32,7 +32,7 @@ from ..errors import (
     TransportError,
 )
 
-__all__ = ["RetryPolicy", "HttpCaller"]
+__all__ = ["RetryPolicy", "HttpCaller", "decode_json"]
 
 log = logging.getLogger("rules_engine.conductor")
 
@@ -138,8 +138,11 @@ class HttpCaller:
         idempotent: bool = True,
         expect_body: bool = True,
         parse: Callable[[Any], T] | None = None,
+        parse_content: Callable[[bytes], T] | None = None,
     ) -> Any:
-        """Send one request with retries and return ``parse(body)`` (or the decoded JSON body).
+        """Send one request with retries and return ``parse(body)`` (or the decoded JSON body), or
+        ``parse_content(bytes)`` of the undecoded body when that is given (it decodes the JSON,
+        with :func:`decode_json` for anything it does not read itself).
 
         An empty body decodes to ``None`` when ``expect_body`` is false. For an idempotent
         request a malformed body (bad JSON, or ``parse`` raising :class:`ProtocolError`) is
@@ -168,7 +171,9 @@ class HttpCaller:
                 code = response.status_code
                 if 200 <= code < 300:
                     try:
-                        body = self._decode(response, url, expect_body)
+                        if parse_content is not None:
+                            return parse_content(response.content)
+                        body = decode_json(response.content, url, expect_body)
                         return parse(body) if parse is not None else body
                     except ProtocolError as exc:
                         failure = exc
@@ -198,16 +203,17 @@ class HttpCaller:
             )
             await self._clock.sleep(delay)
 
-    @staticmethod
-    def _decode(response: httpx.Response, url: str, expect_body: bool) -> Any:
-        content = response.content
-        if not content.strip():
-            if expect_body:
-                raise ProtocolError("empty response body where JSON was expected", url)
+
+def decode_json(content: bytes, url: str, expect_body: bool = True) -> Any:
+    """A response body's JSON. An empty or malformed body is a :class:`ProtocolError`, or
+    ``None`` when ``expect_body`` is false."""
+    if not content.strip():
+        if expect_body:
+            raise ProtocolError("empty response body where JSON was expected", url)
+        return None
+    try:
+        return jsonfast.loads(content)
+    except ValueError as exc:
+        if not expect_body:
             return None
-        try:
-            return jsonfast.loads(content)
-        except ValueError as exc:
-            if not expect_body:
-                return None
-            raise ProtocolError(f"response body is not JSON ({exc})", url) from exc
+        raise ProtocolError(f"response body is not JSON ({exc})", url) from exc

@@ -23,6 +23,7 @@ from ..errors import InvalidRequestError, ProtocolError
 from . import _wire
 from ._downlinks import DownlinkOptions, broadcast_body, multicast_body, unicast_body
 from ._http import HttpCaller, RetryPolicy
+from ._uplink_page import parse_uplink_page_content
 from .addresses import app_token_node_address
 from .models import (
     Account,
@@ -234,7 +235,8 @@ class ConductorClient:
             if page_id:
                 params["pageId"] = page_id
             page: UplinkPage = await self._http.request(
-                "GET", url, params=params or None, parse=lambda body: _wire.parse_uplink_page(body, url, known=known)
+                "GET", url, params=params or None,
+                parse_content=lambda content: parse_uplink_page_content(content, url, known=known),
             )
             yield page
             if not page.more or page.next_page_id is None:
