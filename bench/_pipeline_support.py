@@ -387,7 +387,7 @@ def run_pipeline_timed(engine: Engine, pages: list[Page], *, stages: bool = Fals
                 token = engine.tokens[page.alias].token
                 parsed = parse_uplink_page_content(page.body, PAGE_URL, known=known_filter(engine.ledger.conn, engine.stored.of(token)))
                 t1 = clock()
-                fresh = engine._process(page.alias, list(parsed.uplinks), page.cursor_ts)
+                fresh = engine._process(page.alias, list(parsed.uplinks), page.cursor_ts, parsed.times)
                 del parsed
                 t2 = clock()
             n += fresh

@@ -375,7 +375,7 @@ def _memory_child(checkpoints: tuple[int, ...], budget_s: float, queue: Any) -> 
                     for result, (tail, ms) in zip(body["results"], page_labels):
                         result["uuid"], result["time"] = prefix + tail, fmt_ms(ms + shift)
                 parsed = parse_uplink_page_content(dumps(body).encode() if k else page.body, PAGE_URL)
-                processed += engine._process(page.alias, list(parsed.uplinks), page.cursor_ts + shift / 1000)
+                processed += engine._process(page.alias, list(parsed.uplinks), page.cursor_ts + shift / 1000, parsed.times)
                 elapsed = time.perf_counter() - started
                 if processed >= wanted[0] or (elapsed > budget_s and readings):
                     size = sum(p.stat().st_size for p in Path(tmp).glob("ledger.db*"))

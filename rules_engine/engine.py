@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Sequence
 
 import httpx
 
@@ -179,7 +179,7 @@ class Engine:
                     fetched = await fetch_window(self.conductor, health.token, window, known=known)
                     if fetched.known:
                         self.metrics.duplicates.labels(alias).inc(fetched.known)
-                    new += self._process(alias, fetched.uplinks, window.stop.timestamp())
+                    new += self._process(alias, fetched.uplinks, window.stop.timestamp(), fetched.times)
                     del fetched
                 if sweep:
                     self._swept(health, window.stop.timestamp())
@@ -229,17 +229,18 @@ class Engine:
         log.warning("poll failed; the cursor stays", extra={"app_token": health.alias, "error": str(error),
                                                             "consecutive_errors": health.consecutive_errors})
 
-    def _process(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
-        """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one transaction."""
+    def _process(self, alias: str, uplinks: list[Any], cursor_ts: float, times: Sequence[float] | None = None) -> int:
+        """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one
+        transaction. ``times``: each uplink's time in epoch seconds, when the caller has them."""
         with gc_paused():
-            return self._process_window(alias, uplinks, cursor_ts)
+            return self._process_window(alias, uplinks, cursor_ts, times)
 
-    def _process_window(self, alias: str, uplinks: list[Any], cursor_ts: float) -> int:
+    def _process_window(self, alias: str, uplinks: list[Any], cursor_ts: float, times: Sequence[float] | None) -> int:
         health = self.tokens[alias]
         now = self.clock.now().timestamp()
         firings = []
         with cycle(self.ledger, self.state) as conn:
-            fresh = fresh_uplinks(conn, uplinks, self.stored.of(health.token))
+            fresh = fresh_uplinks(conn, uplinks, self.stored.of(health.token), times)
             waiting = self.acks.waiting(conn)
             items = []
             decode, observe, match, record = self.toolkit.decoding.decode_fields, self.acks.observe, self.matcher.match_uplink, self.state.record_uplink

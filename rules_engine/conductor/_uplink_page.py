@@ -112,17 +112,18 @@ def _usual_page(page: _Page, url: str, known: KnownFilter | None) -> UplinkPage:
     next_page_id = page.nextPageId
     if page.moreRecordsExist and not next_page_id:
         raise _Unusual  # the general path raises the ProtocolError
-    times = [_time(result) for result in page.results]
     results, skipped = page.results, 0
+    times = [_time(result) for result in results]
+    stamps = [time.timestamp() for time in times]
     if known is not None and results:
-        seen = known([(time.timestamp(), result.uuid) for time, result in zip(times, results)])
+        seen = known([(ts, result.uuid) for ts, result in zip(stamps, results)])
         if seen:
-            kept = [(time, result) for time, result in zip(times, results) if result.uuid not in seen]
+            kept = [i for i, result in enumerate(results) if result.uuid not in seen]
             skipped = len(results) - len(kept)
-            times, results = [time for time, _result in kept], [result for _time, result in kept]
+            results, times, stamps = [results[i] for i in kept], [times[i] for i in kept], [stamps[i] for i in kept]
     uplinks = tuple(map(_uplink, results, times))
     return UplinkPage.model_construct(url=url, uplinks=uplinks, more=bool(page.moreRecordsExist) and bool(next_page_id),
-                                      next_page_id=next_page_id or None, skipped=skipped)
+                                      next_page_id=next_page_id or None, skipped=skipped, times=tuple(stamps))
 
 
 def _time(result: _Result) -> datetime:

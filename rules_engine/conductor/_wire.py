@@ -323,7 +323,8 @@ def parse_uplink_page(body: Any, url: str, *, known: KnownFilter | None = None) 
                 uplink = None
             parsed.append(_lenient_uplink(item, url) if uplink is None else uplink)
     uplinks = tuple(parsed)
-    return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None, skipped=skipped)
+    return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None, skipped=skipped,
+                                      times=tuple(uplink.time.timestamp() for uplink in uplinks))
 
 
 def parse_account(body: Any, url: str) -> Account:

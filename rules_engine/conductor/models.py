@@ -90,13 +90,16 @@ class Uplink(_Frozen):
 
 
 class UplinkPage(_Frozen):
-    """One page of an uplink query. ``skipped``: results dropped unparsed as already known."""
+    """One page of an uplink query. ``skipped``: results dropped unparsed as already known.
+    ``times``: each uplink's ``time`` in epoch seconds, in the order of ``uplinks`` (the client's
+    parsers fill it; a page built by hand may leave it empty)."""
 
     url: str
     uplinks: tuple[Uplink, ...]
     more: bool
     next_page_id: str | None = None
     skipped: int = 0
+    times: tuple[float, ...] = ()
 
 
 class Account(_Frozen):

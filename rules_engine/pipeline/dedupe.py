@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from operator import itemgetter
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..conductor import Uplink
 from ..conductor._wire import KnownFilter
@@ -45,18 +45,21 @@ class StoredHorizon:
             self._newest[app_token] = ts
 
 
-def fresh_uplinks(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf")) -> list[tuple[float, Uplink]]:
+def fresh_uplinks(conn: sqlite3.Connection, uplinks: list[Uplink], horizon: float = float("inf"),
+                  times: Sequence[float] | None = None) -> list[tuple[float, Uplink]]:
     """The uplinks not yet in the ledger, oldest first (ties by uuid, so replays agree), each with
-    its time in epoch seconds; an uplink listed twice in ``uplinks`` counts once. Only uplinks
-    not newer than ``horizon`` (see :class:`StoredHorizon`; by default all) are looked up."""
+    its time in epoch seconds (``times``, in the order of ``uplinks``, when the caller has them:
+    ``UplinkPage.times``); an uplink listed twice in ``uplinks`` counts once. Only uplinks not
+    newer than ``horizon`` (see :class:`StoredHorizon`; by default all) are looked up."""
     if not uplinks:
         return []
+    if times is None or len(times) != len(uplinks):
+        times = [uplink.__dict__["time"].timestamp() for uplink in uplinks]
     stamped: dict[str, tuple[float, Uplink]] = {}
-    for uplink in uplinks:
-        fields = uplink.__dict__  # one model attribute read instead of three (see ledger/records.py)
-        uuid = fields["uuid"]
+    for ts, uplink in zip(times, uplinks):
+        uuid = uplink.__dict__["uuid"]  # a model attribute read through __dict__ (see ledger/records.py)
         if uuid not in stamped:
-            stamped[uuid] = (fields["time"].timestamp(), uplink)
+            stamped[uuid] = (ts, uplink)
     known = known_uuids(conn, [(ts, uuid) for uuid, (ts, _uplink) in stamped.items() if ts <= horizon])
     fresh = [(ts, uuid, uplink) for uuid, (ts, uplink) in stamped.items() if uuid not in known]
     fresh.sort(key=_time_then_uuid)  # epoch seconds order as the times do (distinct microseconds stay distinct)

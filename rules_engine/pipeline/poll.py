@@ -13,7 +13,7 @@ next sweep.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..conductor import ConductorClient, SubjectType, Uplink
@@ -50,10 +50,12 @@ def is_sweep_due(swept_ts: float | None, stop_ts: float, sweep_interval: timedel
 
 @dataclass
 class Fetched:
-    """One window's uplinks, and how many results were dropped unparsed as already known."""
+    """One window's uplinks, their times in epoch seconds (same order), and how many results were
+    dropped unparsed as already known."""
 
     uplinks: list[Uplink]
     known: int = 0
+    times: list[float] = field(default_factory=list)
 
 
 async def fetch_window(
@@ -63,14 +65,19 @@ async def fetch_window(
     ``known`` (``pipeline.dedupe.known_filter``) drops what the ledger already holds before parsing."""
     seen: set[str] = set()
     found: list[Uplink] = []
+    times: list[float] = []
     skipped = 0
     async for page in client.uplink_pages(SubjectType.APP_TOKEN, app_token, window.start, window.stop, known=known):
         skipped += page.skipped
-        for uplink in page.uplinks:
-            if uplink.uuid in seen:
+        stamps = page.times if len(page.times) == len(page.uplinks) else [u.time.timestamp() for u in page.uplinks]
+        for ts, uplink in zip(stamps, page.uplinks):
+            fields = uplink.__dict__  # one model attribute read instead of two (see ledger/records.py)
+            uuid = fields["uuid"]
+            if uuid in seen:
                 continue
-            seen.add(uplink.uuid)
-            if uplink.app_token is None:
+            seen.add(uuid)
+            if fields["app_token"] is None:
                 uplink = uplink.model_copy(update={"app_token": app_token})
             found.append(uplink)
-    return Fetched(found, skipped)
+            times.append(ts)
+    return Fetched(found, skipped, times)

@@ -35,6 +35,7 @@ def page_outcome(parse: Any, body: bytes, known: Any = None) -> tuple[Any, ...]:
         page = parse(body, known)
     except Exception as exc:  # noqa: BLE001 - the error itself is compared
         return ("error", type(exc), str(exc), getattr(exc, "url", None))
+    assert page.times == tuple(u.time.timestamp() for u in page.uplinks)  # both ways, known filter or not
     return ("page", page.url, [uplink_outcome(u) for u in page.uplinks], page.more, page.next_page_id, page.skipped)
 
 

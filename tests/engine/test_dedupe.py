@@ -109,3 +109,18 @@ def test_the_engine_counts_each_uplink_once_over_overlapping_out_of_order_window
     for u in offered.values():
         newest[u.module] = max(newest.get(u.module, 0.0), u.time.timestamp())
     assert last_seen == newest
+
+
+def test_the_times_given_go_with_their_uplinks(tmp_path: Path) -> None:
+    """``times`` (the parser's epoch seconds, in the order of the uplinks) are used as given; a
+    list of another length is ignored and the times computed from the uplinks."""
+    uplinks = [Uplink(uuid=f"u{i}", time=START + timedelta(seconds=i), module="m") for i in range(5)]
+    given = [1000.0 - i for i in range(5)]  # not the uplinks' own: the order they give is the reverse
+    ledger = Ledger.open_writer(tmp_path / "ledger.db")
+    try:
+        fresh = fresh_uplinks(ledger.conn, uplinks + uplinks[:2], times=given + given[:2])
+        assert fresh == [(1000.0 - i, uplinks[i]) for i in reversed(range(5))]
+        own = fresh_uplinks(ledger.conn, uplinks, times=given[:4])
+        assert own == [(u.time.timestamp(), u) for u in uplinks]
+    finally:
+        ledger.close()

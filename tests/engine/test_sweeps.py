@@ -213,6 +213,8 @@ async def test_what_the_ledger_holds_is_dropped_before_parsing(rig: Rig) -> None
         assert filtered.known == sum(1 for u in everything.uplinks if u.uuid in held) > 0
         assert [u.uuid for u in filtered.uplinks] == [u.uuid for u in everything.uplinks if u.uuid not in held]
         assert filtered.uplinks  # the 30 s since the first poll are new
+        for fetched in (everything, filtered):  # each uplink's epoch time, computed by the parser, goes with it
+            assert fetched.times == [u.time.timestamp() for u in fetched.uplinks]
         before = engine.metrics.duplicates.labels("plant")._value.get()
         await engine.poll("plant")
         assert engine.metrics.duplicates.labels("plant")._value.get() > before  # counted, though never parsed
