@@ -6,6 +6,11 @@ import gc
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rules_engine.conductor.models import SymphonySignal
 from rules_engine.jsonfast import dumps, loads
@@ -53,6 +58,44 @@ def test_dumps_round_trips_and_writes_the_rest_as_str() -> None:
                                 "when": str(when), "point": str(_Point(1)), "raw": str(b"\x01")}
     assert " " not in dumps({"a": 1, "b": [1, 2]})
     assert dumps({"n": 2**70}) == '{"n":1180591620717411303424}'  # past 64 bits: the standard library writes it
+
+
+def test_dumps_writes_other_keys_as_text_at_any_depth() -> None:
+    assert dumps({"a": {1: {2.5: "x", None: [{True: 1}]}}}) == '{"a":{"1":{"2.5":"x","null":[{"true":1}]}}}'
+    assert dumps({"b": {3: 1}, "a": 2}, sort_keys=True) == '{"a":2,"b":{"3":1}}'
+    assert dumps({"a": 1, "b": {"c": [1, {"d": None}]}}) == '{"a":1,"b":{"c":[1,{"d":null}]}}'
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8)
+    | st.datetimes(timezones=st.just(timezone.utc)),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=5) | st.integers(-5, 5) | st.booleans() | st.none(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSONISH, sort_keys=st.booleans())
+def test_dumps_writes_what_one_orjson_call_with_every_option_writes(value: Any, sort_keys: bool) -> None:
+    """The first try (text keys only) changes nothing but the cost: the text is that of orjson
+    with ``OPT_NON_STR_KEYS``, or, for what orjson cannot write, that of the standard library."""
+    options = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+    def reference() -> str:
+        try:
+            return orjson.dumps(value, default=str, option=options | (orjson.OPT_SORT_KEYS if sort_keys else 0)).decode()
+        except orjson.JSONEncodeError:
+            return json.JSONEncoder(default=str, separators=(",", ":"), sort_keys=sort_keys).encode(value)
+
+    assert outcome(lambda: dumps(value, sort_keys=sort_keys)) == outcome(reference)
+
+
+def outcome(write: Any) -> tuple[Any, ...]:
+    try:
+        return ("text", write())
+    except Exception as exc:  # noqa: BLE001 - the same error both ways (keys that cannot be sorted together)
+        return ("error", type(exc), str(exc))
 
 
 def test_dumps_sort_keys() -> None:
