@@ -1,7 +1,7 @@
 """An ``/events`` page read straight from the response bytes (conductor-api.md §3.4, §3.5).
 
 :func:`parse_uplink_page_content` gives exactly what ``parse_uplink_page(loads(content), ...)``
-gives, in about two thirds of the instructions. msgspec decodes the body into the typed structs
+gives, in about three quarters of the instructions. msgspec decodes the body into the typed structs
 below, which hold only the keys an :class:`Uplink` is made of: the rest of a result (links,
 ``eventUrl``, tags, ``t_expire``, the signal's addresses...), about half of its JSON, is skipped
 without becoming Python objects, and each field is read by slot instead of by dict lookup.
