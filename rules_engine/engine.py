@@ -189,7 +189,7 @@ class Engine:
             self.conductor.stop_slack = min(self.settings.max_stop_slack, self.conductor.stop_slack * 4)
             self._poll_failed(health, error)
             raise
-        except ConductorError as error:
+        except Exception as error:  # Conductor's, or any other (a ledger that refuses writes...): a failed poll
             self._poll_failed(health, error)
             raise
         finally:
@@ -216,17 +216,18 @@ class Engine:
             return None
         return reference - self.config.app_tokens[alias].overlap.total_seconds()
 
-    def _poll_failed(self, health: TokenHealth, error: ConductorError) -> None:
+    def _poll_failed(self, health: TokenHealth, error: Exception) -> None:
         now = self.clock.now().timestamp()
         health.consecutive_errors += 1
-        health.last_error, health.last_error_at = str(error), now
+        health.last_error = str(error) if isinstance(error, ConductorError) else f"{type(error).__name__}: {error}"
+        health.last_error_at = now
         backoff = min(self.settings.max_backoff.total_seconds(), self.config.app_tokens[health.alias].poll_interval.total_seconds()
                       * (2 ** min(health.consecutive_errors - 1, 10)))
         health.next_poll_after = now + backoff if health.consecutive_errors > 1 else 0.0
         self.metrics.poll_errors.labels(health.alias).inc()
         with self.ledger.transaction() as conn:
-            record_poll_error(conn, health.token, health.alias, health.cursor_ts or now, str(error), now)
-        log.warning("poll failed; the cursor stays", extra={"app_token": health.alias, "error": str(error),
+            record_poll_error(conn, health.token, health.alias, health.cursor_ts or now, health.last_error, now)
+        log.warning("poll failed; the cursor stays", extra={"app_token": health.alias, "error": health.last_error,
                                                             "consecutive_errors": health.consecutive_errors})
 
     def _process(self, alias: str, uplinks: list[Any], cursor_ts: float, times: Sequence[float] | None = None) -> int:

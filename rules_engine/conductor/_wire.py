@@ -5,7 +5,7 @@ Every function raises :class:`ProtocolError` naming the URL, never ``KeyError``/
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ..errors import ProtocolError
@@ -80,7 +80,7 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         try:
             return int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "inf", "1e999"
             return None
 
 
@@ -88,7 +88,10 @@ def _epoch_ms(value: Any) -> datetime | None:
     number = _int(value)
     if number is None:
         return None
-    return datetime.fromtimestamp(number / 1000, timezone.utc)  # positional: a keyword costs ~1 µs more
+    try:
+        return datetime.fromtimestamp(number / 1000, timezone.utc)  # positional: a keyword costs ~1 µs more
+    except (OverflowError, ValueError, OSError):  # past what a datetime holds, either way
+        return None
 
 
 def _uplink_time(text: str) -> datetime:
@@ -131,16 +134,8 @@ def _signal(raw: Any) -> SymphonySignal | LTESignal | None:
 
 
 def parse_uplink(raw: Any, url: str) -> Uplink:
-    """One result object of an uplink query (conductor-api.md §3.5)."""
-    try:
-        uplink = _usual_uplink(raw)
-    except Exception:  # not the usual shape: the lenient reading decides, and raises what it raises
-        uplink = None
-    return _lenient_uplink(raw, url) if uplink is None else uplink
-
-
-def _lenient_uplink(raw: Any, url: str) -> Uplink:
-    """:func:`parse_uplink` for any input: the reference that :func:`_usual_uplink` agrees with."""
+    """One result object of an uplink query (conductor-api.md §3.5), read leniently: the
+    reference that the client's fast reading of a whole page (``_uplink_page``) agrees with."""
     if not isinstance(raw, dict):
         raise ProtocolError(f"uplink result is a {type(raw).__name__}, not an object", url)
     uuid = raw.get("uuid")
@@ -188,92 +183,6 @@ def _lenient_uplink(raw: Any, url: str) -> Uplink:
 
 
 
-# Conductor's epoch milliseconds are 13-digit strings, and an uplink's ingest and write times, like
-# the uplinks of one page, mostly fall in the same few seconds: the datetime of the first 10 digits
-# (whole seconds) is kept, and a timedelta per last 3 digits added. Up to 2**32 s (year 2106),
-# ``fromtimestamp(ms / 1000)`` is exact to the microsecond, so both give the same datetime.
-_MILLISECONDS = {f"{ms:03d}": timedelta(milliseconds=ms) for ms in range(1000)}
-_SECONDS: dict[str, datetime] = {}
-_SECONDS_KEPT = 4096
-
-
-def _usual_uplink(raw: Any) -> Uplink | None:
-    """:func:`parse_uplink` for the usual shape of a JSON result, in one pass: ``None`` or an
-    exception (a missing key, another type, a value that does not parse) for any other, which
-    :func:`_lenient_uplink` then reads. Whenever this returns an uplink, it is the one
-    :func:`_lenient_uplink` returns (tests/conductor/test_wire_fast_path.py). It reads the keys of
-    the usual shape (conductor-api.md §3.5) by subscript: a missing one raises KeyError."""
-    if type(raw) is not dict:
-        return None
-    uuid, value, time_text, metadata = raw["uuid"], raw["value"], raw["time"], raw["metadata"]
-    if type(value) is not dict or type(metadata) is not dict:
-        return None
-    module, pld, port = value["module"], value["pld"], value["portNumber"]
-    gateway, link_address, signal = value["gateway"], value["linkAddress"], value["avgSignalMetadata"]
-    props = metadata["props"]
-    if type(props) is not dict:
-        return None
-    app_token, network_token, account_id = props["app_tok"], props["net_tok"], props["acctId"]
-    ingest, write = props["t_ingest"], props["t_write"]
-    if (type(uuid) is not str or not uuid or type(module) is not str or not module or type(time_text) is not str
-            or len(time_text) != 23 or time_text[19] != "." or not time_text[20:].isdigit()):
-        return None
-    if type(port) is str:
-        port = int(port)
-    elif type(port) is not int:
-        return None
-    if signal is not None:  # a Symphony signal with all its keys read inline as _signal reads it; else _signal
-        symphony = None
-        if type(signal) is dict and "cellRsrp" not in signal and "cellId" not in signal and "imei" not in signal \
-                and type(kind := signal.get("@type", "")) is str and "LTE" not in kind:
-            try:
-                sf, snr, rssi = signal["sf"], signal["snr"], signal["rssi"]
-                frequency, channel = signal["frequency"], signal["channelNumber"]
-            except KeyError:
-                pass
-            else:
-                symphony = trusted(SymphonySignal, {
-                    "kind": "symphony",
-                    "sf": sf if type(sf) is int else _int(sf),
-                    "snr": snr if type(snr) is int else _int(snr),
-                    "rssi": rssi if type(rssi) is int else _int(rssi),
-                    "frequency": frequency if type(frequency) is int else _int(frequency),
-                    "channel_number": channel if type(channel) is int else _int(channel),
-                }, _SYMPHONY_FIELDS)
-        signal = symphony if symphony is not None else _signal(signal)
-    # epoch milliseconds: a str that is not 13 digits misses, any other type raises TypeError
-    second, ms = _SECONDS.get(ingest[:10]), _MILLISECONDS.get(ingest[10:])
-    ingest_time = second + ms if second is not None and ms is not None else _epoch_text(ingest)
-    second, ms = _SECONDS.get(write[:10]), _MILLISECONDS.get(write[10:])
-    write_time = second + ms if second is not None and ms is not None else _epoch_text(write)
-    return trusted(Uplink, {
-        "uuid": uuid,
-        "time": datetime.fromisoformat(time_text + "+00:00"),  # the fast path of _uplink_time
-        "module": module,
-        "gateway": gateway if type(gateway) is str else _text(gateway),
-        "port": port,
-        "payload": bytes.fromhex(pld),  # TypeError when it is not a str: the lenient reading gives b""
-        "app_token": app_token if type(app_token) is str else _text(app_token),
-        "network_token": network_token if type(network_token) is str else _text(network_token),
-        "account_id": account_id if type(account_id) is str else _text(account_id),
-        "link_address": link_address if type(link_address) is str else _text(link_address),
-        "signal": signal,
-        "ingest_time": ingest_time,
-        "write_time": write_time,
-    }, _UPLINK_FIELDS)
-
-
-def _epoch_text(value: Any) -> datetime | None:
-    """:func:`_epoch_ms`, keeping the second of a 13-digit string for the next ones."""
-    moment = _epoch_ms(value)
-    if moment is not None and type(value) is str and len(value) == 13 and value.isascii() and value.isdigit() \
-            and value < "4000000000000":
-        if len(_SECONDS) >= _SECONDS_KEPT:
-            _SECONDS.clear()
-        _SECONDS[value[:10]] = moment - _MILLISECONDS[value[10:]]
-    return moment
-
-
 def uplink_identity(raw: Any) -> tuple[float, str] | None:
     """``(ts, uuid)`` of one raw result, read as :func:`parse_uplink` reads them, without parsing
     the rest; ``None`` when either is unreadable (parsing will then say why)."""
@@ -314,15 +223,8 @@ def parse_uplink_page(body: Any, url: str, *, known: KnownFilter | None = None) 
         if seen:
             kept = [item for item, identity in zip(results, identities) if identity is None or identity[1] not in seen]
             skipped, results = len(results) - len(kept), kept
-    parsed: list[Uplink] = []
     with gc_paused():
-        for item in results:  # parse_uplink, inline: a call less per uplink
-            try:
-                uplink = _usual_uplink(item)
-            except Exception:
-                uplink = None
-            parsed.append(_lenient_uplink(item, url) if uplink is None else uplink)
-    uplinks = tuple(parsed)
+        uplinks = tuple(parse_uplink(item, url) for item in results)
     return UplinkPage.model_construct(url=url, uplinks=uplinks, more=more, next_page_id=next_page_id or None, skipped=skipped,
                                       times=tuple(uplink.time.timestamp() for uplink in uplinks))
 

@@ -1,7 +1,8 @@
 """``parse_uplink_page_content`` (msgspec structs, the client's page parser) gives what
-``parse_uplink_page(loads(body))`` (dicts, the general path) gives: the same uplinks field by field
-and type by type, the same paging, the same skipped count, or the same error, whatever the body
-holds; and the usual shapes do take the struct path."""
+``parse_uplink_page(loads(body))`` (the general path: JSON, then ``parse_uplink``, the lenient
+reading of each result) gives: the same uplinks field by field and type by type, the same paging,
+the same skipped count, or the same error, whatever the body holds; and the usual shapes do take
+the struct path."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from rules_engine.conductor._uplink_page import parse_uplink_page_content
 from rules_engine.errors import ProtocolError
 from rules_engine.jsonfast import loads
 
-from .test_wire_fast_path import DELETE, EXAMPLES, ODD, ODD_TEXTS, ODD_VALUES, PATHS, URL, mutated, simulated_results
+from .odd_results import DELETE, EXAMPLES, ODD, ODD_TEXTS, ODD_VALUES, PATHS, URL, mutated, simulated_results
 
 SIGNAL_PATHS = [("value", "avgSignalMetadata", key) for key in ("cellTac", "cellRsrp", "cellRsrq", "sourceAddress")]
 PAGE_PATHS = [("results",), ("moreRecordsExist",), ("nextPageId",)]
@@ -210,3 +211,105 @@ def test_an_empty_signal_and_an_unknown_one_differ_as_before(raw: dict[str, Any]
     assert signal is not None and signal.kind == "symphony" and signal.sf is None
     assert_same(body_of([empty]))
     assert_same(body_of([unknown]))
+
+
+@pytest.mark.parametrize("raw", [None, [], "E1", 3, {}, {"uuid": "u"}, {"uuid": "u", "value": {"module": "m"}}])
+def test_non_results_read_the_same_both_ways(raw: Any) -> None:
+    assert_same(body_of([raw]))
+    assert_same(body_of([EXAMPLES["E1"], raw]))
+
+
+def test_a_minimal_result_reads_the_same_both_ways() -> None:
+    """The shape the engine tests build by hand: no signal, no ingest/write times, no linkAddress."""
+    minimal = {"uuid": "u1", "time": "2026-01-01T00:00:01.250", "metadata": {"props": {"app_tok": "t"}},
+               "value": {"module": "$301$0-0-0-000000001", "gateway": "g", "portNumber": "1", "pld": "01"}}
+    assert takes_struct_path(body_of([minimal]))
+    assert assert_same(body_of([minimal, EXAMPLES["E1"]]))[0] == "page"
+
+
+# -- epoch milliseconds -----------------------------------------------------------------------
+
+
+def test_epoch_strings_give_fromtimestamp_exactly() -> None:
+    """A kept second plus the milliseconds is ``fromtimestamp(ms / 1000)``, to the microsecond,
+    over the whole range the cache takes (and around its limit): read through the struct path,
+    every millisecond but the first of a second is a cache hit."""
+    import random
+    from datetime import datetime, timezone
+
+    rng = random.Random(11)
+    numbers = [0, 1, 999, 1000, 1710165737530, 3_999_999_999_000, 3_999_999_999_999, 4_000_000_000_000,
+               4_000_000_000_001, 9_999_999_999_999]
+    numbers += [rng.randrange(0, 4_000_000_000_000) for _ in range(2000)]
+    # every millisecond of a few seconds, one past the limit (where fromtimestamp is not exact)
+    numbers += [second * 1000 + ms for second in (1_710_165_737, 2**31 - 1, 3_999_999_999, 9_999_999_998)
+                for ms in range(1000)]
+    raw = copy.deepcopy(EXAMPLES["E1"])
+    props = raw["metadata"]["props"]
+    hits = 0
+    for number in numbers:
+        props["t_ingest"] = props["t_write"] = f"{number:013d}"
+        hits += props["t_ingest"][:10] in _uplink_page._SECONDS
+        body = body_of([raw])
+        assert takes_struct_path(body)
+        uplink = parse_uplink_page_content(body, URL).uplinks[0]
+        expected = datetime.fromtimestamp(number / 1000, timezone.utc)
+        assert uplink.ingest_time == uplink.write_time == expected
+        assert uplink.ingest_time.tzinfo is uplink.write_time.tzinfo is timezone.utc
+    assert hits > 3 * 999
+
+
+@pytest.mark.parametrize("text", ["", "171016573753", "17101657375300", "+710165737530", " 710165737530",
+                                  "١٧١٠١٦٥٧٣٧٥٣٠", "1710165737.53", "1_10165737530", "9999999999999"])
+def test_other_epoch_strings_are_read_as_before(text: str) -> None:
+    def lenient(value: str) -> Any:
+        try:
+            return _wire._epoch_ms(value)
+        except Exception as exc:  # noqa: BLE001
+            return type(exc)
+
+    expected = lenient(text)
+    _uplink_page._epoch_text("1710165737000")  # a kept second that the 10 first characters of some of these match
+    for _ in range(2):
+        try:
+            assert _uplink_page._epoch_text(text) == expected
+        except Exception as exc:  # noqa: BLE001
+            assert type(exc) is expected
+
+
+def test_the_kept_seconds_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_uplink_page, "_SECONDS", {})
+    monkeypatch.setattr(_uplink_page, "_SECONDS_KEPT", 5)
+    for second in range(12):
+        _uplink_page._epoch_text(f"{1_710_000_000 + second}123")
+        assert len(_uplink_page._SECONDS) <= 5
+
+
+@pytest.mark.parametrize("changes", [
+    [(("value", "portNumber"), DELETE), (("value", "port"), "12")],
+    [(("value", "portNumber"), None), (("value", "port"), 12)],
+    [(("value", "portNumber"), "x"), (("value", "port"), "3")],
+    [(("metadata",), DELETE)], [(("metadata",), None)], [(("metadata", "props"), None)],
+    [(("value", "avgSignalMetadata"), DELETE)], [(("value", "pld"), DELETE)], [(("value", "gateway"), DELETE)],
+    [(("metadata", "props", "t_ingest"), DELETE), (("metadata", "props", "t_write"), None)],
+])
+def test_keys_the_lenient_reading_can_miss_take_the_struct_path_too(changes: list[tuple[Any, Any]]) -> None:
+    """A page whose results lack what ``parse_uplink`` reads with a default is not sent to the
+    slower general path: the structs give the same defaults."""
+    body = body_of([mutated(EXAMPLES["E1"], changes), EXAMPLES["E3"]])
+    assert takes_struct_path(body)
+    assert assert_same(body)[0] == "page"
+
+
+@pytest.mark.parametrize("path, value", [(("value", "portNumber"), "inf"), (("value", "portNumber"), "-1e999"),
+                                         (("metadata", "props", "t_ingest"), "99999999999999999999"),
+                                         (("metadata", "props", "t_write"), 2**80), (("value", "avgSignalMetadata", "sf"), "1e999")])
+def test_numbers_past_any_range_read_as_none_not_as_an_error(path: tuple[str, ...], value: Any) -> None:
+    """Such a value used to raise OverflowError or OSError out of the parser, a poll that failed
+    again on every retry: one bad result stopped its AppToken's polling."""
+    outcome = assert_same(body_of([mutated(EXAMPLES["E1"], [(path, value)])]))
+    assert outcome[0] == "page"
+    uplink = _wire.parse_uplink(mutated(EXAMPLES["E1"], [(path, value)]), URL)
+    read = {"portNumber": uplink.port, "t_ingest": uplink.ingest_time, "t_write": uplink.write_time,
+            "sf": uplink.signal.sf if uplink.signal else 0}
+    assert read[path[-1]] is None
