@@ -33,6 +33,16 @@ DECODER = {
 }
 
 
+#: One rule that never fires: the engine polls, decodes and stores, and nothing else.
+QUIET_RULES = """
+rules:
+  - id: quiet
+    trigger: {uplink: {app_token: plant, port: 1}}
+    condition: false
+    actions: [{log: {message: never}}]
+"""
+
+
 @dataclass
 class Rig:
     clock: ManualClock

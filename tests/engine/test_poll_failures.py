@@ -9,15 +9,9 @@ import pytest
 
 from rules_engine.ledger.records import get_cursor
 
-from .conftest import TOKEN, Rig
+from .conftest import QUIET_RULES, TOKEN, Rig
 
-RULES = """
-rules:
-  - id: quiet
-    trigger: {uplink: {app_token: plant, port: 1}}
-    condition: false
-    actions: [{log: {message: never}}]
-"""
+RULES = QUIET_RULES
 
 
 async def test_an_error_that_is_not_conductors_is_a_failed_poll(rig: Rig) -> None:

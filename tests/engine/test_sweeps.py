@@ -17,15 +17,9 @@ from rules_engine.ledger.records import get_cursor
 from rules_engine.pipeline.poll import is_sweep_due
 from rules_engine.simulator import Faults
 
-from .conftest import DECODER, TOKEN, Rig
+from .conftest import DECODER, QUIET_RULES, TOKEN, Rig
 
-RULES = """
-rules:
-  - id: quiet
-    trigger: {uplink: {app_token: plant, port: 1}}
-    condition: false
-    actions: [{log: {message: never}}]
-"""
+RULES = QUIET_RULES
 
 
 class WindowLog:
