@@ -170,8 +170,8 @@ class Engine:
         start = None if start_ts is None else datetime.fromtimestamp(start_ts, tz=now.tzinfo)
         windows = plan_windows(start, latest_stop, overlap=token_config.overlap if sweep else token_config.recent_overlap,
                                first_lookback=self.settings.first_lookback, chunk=self.settings.chunk)
-        known = known_filter(self.ledger.conn, self.stored.of(health.token))
         try:
+            known = known_filter(self.ledger.conn, self.stored.of(health.token))
             for window in windows:
                 # The collector is held from the response body to the commit and until the
                 # window's objects are freed: freed objects leave it nothing to scan.
@@ -225,10 +225,13 @@ class Engine:
                       * (2 ** min(health.consecutive_errors - 1, 10)))
         health.next_poll_after = now + backoff if health.consecutive_errors > 1 else 0.0
         self.metrics.poll_errors.labels(health.alias).inc()
-        with self.ledger.transaction() as conn:
-            record_poll_error(conn, health.token, health.alias, health.cursor_ts or now, health.last_error, now)
         log.warning("poll failed; the cursor stays", extra={"app_token": health.alias, "error": health.last_error,
                                                             "consecutive_errors": health.consecutive_errors})
+        try:
+            with self.ledger.transaction() as conn:
+                record_poll_error(conn, health.token, health.alias, health.cursor_ts or now, health.last_error, now)
+        except Exception:  # the ledger may be why the poll failed: the poll's own error is the one raised
+            log.exception("the failed poll could not be recorded in the ledger", extra={"app_token": health.alias})
 
     def _process(self, alias: str, uplinks: list[Any], cursor_ts: float, times: Sequence[float] | None = None) -> int:
         """One window: dedupe, decode, acks, match, then uplinks, firings, state and cursor in one

@@ -5,7 +5,8 @@ fallback for what they refuse.
 decoder, ``conductor._uplink_page``; this reads every other body, and any page of another
 shape); :func:`dumps` writes the ledger's JSON columns (decoded fields, signal, modifier and
 device state). Both accept at least what ``json`` accepts, and ``loads`` gives what ``json.loads``
-gives: a body msgspec rejects (``NaN``, lone surrogates) goes through ``json``. (orjson is not
+gives for bytes: a body msgspec rejects (``NaN``, lone surrogates, encoded or escaped) goes
+through ``json``. (orjson is not
 used to read: it reads an integer past 64 bits as a float, losing digits, without an error.)
 A value orjson cannot write (integers past 64 bits) goes through ``json``. Two differences
 remain, on write: the text is compact (no spaces after ``,`` and ``:``) and a non-finite float
@@ -39,7 +40,7 @@ def loads(data: bytes | str) -> Any:
     with gc_paused():
         try:
             return _DECODER.decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError):  # UnicodeDecodeError: an encoded surrogate, which json reads
             return json.loads(data)
 
 

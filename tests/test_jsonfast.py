@@ -41,6 +41,24 @@ def test_loads_reads_odd_texts_as_json_does() -> None:
         assert repr(loads(body)) == repr(json.loads(body)), body
 
 
+def test_loads_reads_bytes_as_json_does() -> None:
+    """Bytes json decodes with ``surrogatepass`` (an encoded surrogate), and bytes it refuses."""
+    for body in [b'{"a": "\xed\xa0\x80"}', b'["\xf0\x9f\x98\x80"]', b'"\\ud800"']:
+        assert repr(loads(body)) == repr(json.loads(body)), body
+    for body in [b'{"a": "\xff"}', b'["\xc0\xaf"]']:
+        try:
+            json.loads(body)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"json reads {body!r}")
+        try:
+            loads(body)
+        except ValueError:
+            continue
+        raise AssertionError(f"loads reads {body!r}, which json refuses")
+
+
 def test_loads_rejects_what_json_rejects() -> None:
     try:
         loads(b"<html>")

@@ -77,11 +77,22 @@ def _int(value: Any) -> int | None:
         return None
     try:
         return int(value)
+    except OverflowError:  # a float infinity (JSON 1e400)
+        return None
     except (TypeError, ValueError):
         try:
             return int(float(value))
         except (TypeError, ValueError, OverflowError):  # OverflowError: "inf", "1e999"
             return None
+
+
+_PORT_MIN, _PORT_MAX = -(2**63), 2**63 - 1  # what the ledger's INTEGER column holds
+
+
+def _port(value: Any) -> int | None:
+    """:func:`_int`, and ``None`` for a number no port is (past 64 bits: the ledger cannot store it)."""
+    port = _int(value)
+    return port if port is None or _PORT_MIN <= port <= _PORT_MAX else None
 
 
 def _epoch_ms(value: Any) -> datetime | None:
@@ -159,9 +170,9 @@ def parse_uplink(raw: Any, url: str) -> Uplink:
         payload = bytes.fromhex(pld) if isinstance(pld, str) else b""
     except ValueError as exc:
         raise ProtocolError(f"uplink {uuid} has a 'value.pld' that is not hex: {pld!r}", url) from exc
-    port = _int(value.get("portNumber"))
+    port = _port(value.get("portNumber"))
     if port is None:
-        port = _int(value.get("port"))
+        port = _port(value.get("port"))
     metadata = raw.get("metadata")
     props = metadata.get("props") if isinstance(metadata, dict) else None
     props = props if isinstance(props, dict) else {}

@@ -301,15 +301,54 @@ def test_keys_the_lenient_reading_can_miss_take_the_struct_path_too(changes: lis
     assert assert_same(body)[0] == "page"
 
 
-@pytest.mark.parametrize("path, value", [(("value", "portNumber"), "inf"), (("value", "portNumber"), "-1e999"),
-                                         (("metadata", "props", "t_ingest"), "99999999999999999999"),
-                                         (("metadata", "props", "t_write"), 2**80), (("value", "avgSignalMetadata", "sf"), "1e999")])
+@pytest.mark.parametrize("path, value", [
+    (("value", "portNumber"), "inf"), (("value", "portNumber"), "-1e999"), (("value", "portNumber"), float("inf")),
+    (("value", "portNumber"), 2**70), (("value", "portNumber"), "-9223372036854775809"),
+    (("metadata", "props", "t_ingest"), "99999999999999999999"), (("metadata", "props", "t_ingest"), float("-inf")),
+    (("metadata", "props", "t_write"), 2**80), (("value", "avgSignalMetadata", "sf"), "1e999"),
+    (("value", "avgSignalMetadata", "sf"), float("inf")),
+])
 def test_numbers_past_any_range_read_as_none_not_as_an_error(path: tuple[str, ...], value: Any) -> None:
-    """Such a value used to raise OverflowError or OSError out of the parser, a poll that failed
-    again on every retry: one bad result stopped its AppToken's polling."""
+    """Such a value used to raise OverflowError or OSError out of the parser (or, for a port past
+    64 bits, out of the ledger write), so a poll failed again on every retry: one bad result
+    stopped its AppToken's polling. (``float("inf")`` is written as JSON ``Infinity``.)"""
     outcome = assert_same(body_of([mutated(EXAMPLES["E1"], [(path, value)])]))
     assert outcome[0] == "page"
     uplink = _wire.parse_uplink(mutated(EXAMPLES["E1"], [(path, value)]), URL)
     read = {"portNumber": uplink.port, "t_ingest": uplink.ingest_time, "t_write": uplink.write_time,
             "sf": uplink.signal.sf if uplink.signal else 0}
     assert read[path[-1]] is None
+
+
+def test_a_json_number_too_large_for_a_float_reads_as_none() -> None:
+    raw = json.dumps(EXAMPLES["E1"]).replace('"portNumber": "0"', '"portNumber": 1e400')
+    assert "1e400" in raw
+    outcome = assert_same(('{"results": [' + raw + "]}").encode())
+    assert outcome[0] == "page" and dict((name, value) for name, _type, value in outcome[2][0][1])["port"] is None
+
+
+@pytest.mark.parametrize("odd", [b'"\xed\xa0\x80"', b'"caf\xc3\xa9"'])
+def test_utf8_that_json_reads_in_a_skipped_key_reads_the_same_both_ways(odd: bytes) -> None:
+    """An encoded surrogate (json reads bytes with ``surrogatepass``) and plain UTF-8."""
+    body = json.dumps({"results": [EXAMPLES["E1"]]}).encode().replace(b'"eventUrl": {', b'"eventUrl": ' + odd + b', "e": {', 1)
+    assert not body.isascii()
+    assert assert_same(body)[0] == "page"
+
+
+@pytest.mark.parametrize("odd", [b'"\xff"', b'"\xc0\xaf"', b'"ok", "x\xfe": 1'])
+def test_bytes_that_are_not_utf8_in_a_skipped_key_are_not_looked_at(odd: bytes) -> None:
+    """The one difference kept on purpose (see the module): the struct path reads the page, with
+    the uplinks the general path gives for the same page without those bytes; the general path
+    refuses the page as a whole."""
+    clean = json.dumps({"results": [EXAMPLES["E1"]]}).encode()
+    body = clean.replace(b'"eventUrl": {', b'"eventUrl": ' + odd + b', "e": {', 1)
+    assert body != clean
+    assert page_outcome(by_dicts, body)[:2] == ("error", ProtocolError)
+    assert page_outcome(by_structs, body) == page_outcome(by_dicts, clean)
+    assert page_outcome(by_structs, body)[0] == "page"
+
+
+def test_a_result_without_a_uuid_is_not_offered_to_the_known_filter() -> None:
+    nameless = mutated(EXAMPLES["E1"], [(("uuid",), "")])
+    outcome = assert_same(body_of([nameless, EXAMPLES["E3"]]), lambda identities: {uuid for _ts, uuid in identities} | {""})
+    assert outcome[:2] == ("error", ProtocolError)

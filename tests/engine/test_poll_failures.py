@@ -43,3 +43,36 @@ async def test_an_error_that_is_not_conductors_is_a_failed_poll(rig: Rig) -> Non
         await engine.conductor.aclose()
         await engine.aclose()
         engine.ledger.close()
+
+
+async def test_a_ledger_that_refuses_writes_fails_the_poll_with_its_own_error(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    """Recording the failed poll in the ledger fails too: the poll's own error is the one raised,
+    health and metric still say so, and the log says both."""
+    import sqlite3
+
+    engine = rig.engine(QUIET_RULES)
+    try:
+        assert await engine.poll("plant") > 0
+        health = engine.tokens["plant"]
+        cursor_before, stored_before = health.cursor_ts, engine.ledger.conn.execute("SELECT count(*) FROM uplinks").fetchone()[0]
+        engine.ledger.conn.execute("PRAGMA query_only = ON")
+        rig.clock.advance(60)
+        with pytest.raises(sqlite3.OperationalError, match="readonly") as raised:
+            await engine.poll("plant")
+        assert "could not be recorded" not in str(raised.value)
+        assert health.consecutive_errors == 1 and health.last_error is not None
+        assert health.last_error.startswith("OperationalError: attempt to write a readonly database")
+        assert health.cursor_ts == cursor_before
+        messages = [record.getMessage() for record in caplog.records]
+        assert "poll failed; the cursor stays" in messages
+        assert "the failed poll could not be recorded in the ledger" in messages
+
+        engine.ledger.conn.execute("PRAGMA query_only = OFF")
+        health.next_poll_after = 0.0
+        assert await engine.poll("plant") > 0
+        assert engine.ledger.conn.execute("SELECT count(*) FROM uplinks").fetchone()[0] > stored_before
+        assert health.consecutive_errors == 0 and health.cursor_ts > cursor_before
+    finally:
+        await engine.conductor.aclose()
+        await engine.aclose()
+        engine.ledger.close()
