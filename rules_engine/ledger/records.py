@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from ..jsonfast import dumps
 from ..models import Firing, Intent
+from ._batches import padded_length, row_chunks
 
 __all__ = [
     "Cursor",
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 PENDING, IN_FLIGHT, DONE, FAILED, APPLIED = "pending", "in_flight", "done", "failed", "applied"
-_CHUNK = 500
+_CHUNK = 512  # a power of two (see padded_length)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,16 @@ def known_uuids(conn: sqlite3.Connection, uplinks: Iterable[tuple[float, str]]) 
     times = list(wanted)
     for start in range(0, len(times), _CHUNK):
         chunk = times[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        for ts, uuid in conn.execute(f"SELECT ts, uuid FROM uplinks WHERE ts IN ({marks})", chunk):
+        chunk += chunk[-1:] * (padded_length(len(chunk)) - len(chunk))  # a few statement sizes (see ledger/_batches.py)
+        for ts, uuid in conn.execute(_known_uuids_sql(len(chunk)), chunk):
             if uuid in wanted[ts]:
                 found.add(uuid)
     return found
+
+
+@lru_cache(maxsize=None)
+def _known_uuids_sql(times: int) -> str:
+    return f"SELECT ts, uuid FROM uplinks WHERE ts IN ({','.join('?' * times)})"
 
 
 def newest_uplink_ts(conn: sqlite3.Connection) -> float:
@@ -100,7 +106,7 @@ _ROWS_PER_INSERT = 64
 _SHARED = ("app_token", "decoder", "received_at")
 
 
-@lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+@lru_cache(maxsize=None)  # 2 x 7 statements (see row_chunks)
 def _insert_uplinks_sql(rows: int, errors: bool) -> str:
     """An INSERT of ``rows`` rows; without ``errors``, every row's ``decode_error`` is NULL (a
     ``None`` would go through sqlite3's adapter lookup, which raises and clears an
@@ -141,10 +147,8 @@ def insert_uplinks(conn: sqlite3.Connection, items: Iterable[dict[str, Any]], no
         values.append(dumps(signal.__dict__) if signal is not None else None)
     for (app_token, decoder, errors), values in batches.items():
         width = len(_UPLINK_COLUMNS) - len(_SHARED) - (not errors)
-        step = width * _ROWS_PER_INSERT
-        for start in range(0, len(values), step):
-            chunk = values[start : start + step]
-            conn.execute(_insert_uplinks_sql(len(chunk) // width, errors), [app_token, decoder, now, *chunk])
+        for rows, chunk in row_chunks(values, width, _ROWS_PER_INSERT):
+            conn.execute(_insert_uplinks_sql(rows, errors), [app_token, decoder, now, *chunk])
 
 
 def insert_firing(conn: sqlite3.Connection, firing: Firing, now: float) -> int | None:

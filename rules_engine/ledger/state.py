@@ -15,6 +15,7 @@ from typing import Any, Collection
 
 from ..jsonfast import dumps
 from ..state import DeviceRecord, HeldIndex
+from ._batches import row_chunks
 
 __all__ = ["LedgerState"]
 
@@ -26,7 +27,7 @@ _ROWS_PER_UPSERT = 64
 _DEVICE_WIDTH = 5
 
 
-@lru_cache(maxsize=2 * _ROWS_PER_UPSERT)
+@lru_cache(maxsize=None)  # 2 x 7 statements (see row_chunks)
 def _upsert_devices_sql(rows: int, set_token: bool) -> str:
     """An upsert of ``rows`` devices of one AppToken (?1); an existing row keeps its AppToken
     unless ``set_token``."""
@@ -203,9 +204,8 @@ class LedgerState:
                            dumps(record.state, sort_keys=True) if record.state else "{}")
             width = _DEVICE_WIDTH
             for (app_token, set_token), values in groups.items():
-                for start in range(0, len(values), width * _ROWS_PER_UPSERT):
-                    chunk = values[start : start + width * _ROWS_PER_UPSERT]
-                    self.conn.execute(_upsert_devices_sql(len(chunk) // width, set_token), [app_token, *chunk])
+                for rows, chunk in row_chunks(values, width, _ROWS_PER_UPSERT):
+                    self.conn.execute(_upsert_devices_sql(rows, set_token), [app_token, *chunk])
         if self._dirty_rules:
             upserts, deletes = [], []
             for slot in self._dirty_rules:
