@@ -40,6 +40,7 @@ _Number = int | str | None | UnsetType  # what ``_int`` reads; a key that is abs
 _MILLISECONDS = {f"{ms:03d}": timedelta(milliseconds=ms) for ms in range(1000)}
 _SECONDS: dict[str, datetime] = {}
 _SECONDS_KEPT = 4096
+_PORT_TEXTS = {str(port): port for port in range(256)}  # what ``_port`` reads from the usual texts, in one lookup
 
 # The result structs hold only text, numbers and each other, never a cycle: ``gc=False`` keeps
 # them out of the cyclic collector (cheaper to make and free, ~0.6% of the time per uplink).
@@ -152,9 +153,11 @@ def _uplink(result: _Result, time: datetime) -> Uplink:
     if not uuid or not module:
         raise _Unusual
     if type(port) is not int or not _PORT_MIN <= port <= _PORT_MAX:
-        port = _port(port)
+        port = _PORT_TEXTS.get(port) if type(port) is str else None  # Conductor sends the port as text
         if port is None:
-            port = _port(value.port)
+            port = _port(value.portNumber)
+            if port is None:
+                port = _port(value.port)
     if signal is not None:
         signal = _signal(signal)
     props = (metadata.props if metadata is not None else None) or _NO_PROPS

@@ -22,20 +22,24 @@ __all__ = ["LedgerState"]
 _ABSENT = object()
 
 
-#: Rows per devices upsert, and the values each row binds (module, last_seen, last_gateway, uplinks, state).
+#: Rows per devices upsert.
 _ROWS_PER_UPSERT = 64
-_DEVICE_WIDTH = 5
 
 
-@lru_cache(maxsize=None)  # 2 x 7 statements (see row_chunks)
-def _upsert_devices_sql(rows: int, set_token: bool) -> str:
-    """An upsert of ``rows`` devices of one AppToken (?1); an existing row keeps its AppToken
-    unless ``set_token``."""
-    values = ", ".join(f"(?{2 + row * _DEVICE_WIDTH}, ?1, ?{3 + row * _DEVICE_WIDTH}, ?{4 + row * _DEVICE_WIDTH}, "
-                       f"?{5 + row * _DEVICE_WIDTH}, ?{6 + row * _DEVICE_WIDTH})" for row in range(rows))
-    return (f"INSERT INTO devices (module, app_token, last_seen, last_gateway, uplinks, state) VALUES {values} "
+@lru_cache(maxsize=None)  # 2 x 2 x 7 statements (see row_chunks)
+def _upsert_devices_sql(rows: int, set_token: bool, with_state: bool) -> str:
+    """An upsert of ``rows`` devices of one AppToken (?1), each binding its module, last_seen,
+    last_gateway, uplinks and, ``with_state``, its state; without, the state is empty (most
+    devices have none: a text not bound is ~1,100 instructions a row not spent). An existing row
+    keeps its AppToken unless ``set_token``."""
+    columns = ["module", "app_token", "last_seen", "last_gateway", "uplinks"] + (["state"] if with_state else [])
+    width = len(columns) - 1
+    values = ", ".join("(" + ", ".join(["?1" if column == "app_token" else f"?{2 + row * width + offset - (offset > 1)}"
+                                        for offset, column in enumerate(columns)]) + ")" for row in range(rows))
+    return (f"INSERT INTO devices ({', '.join(columns)}) VALUES {values} "
             "ON CONFLICT (module) DO UPDATE SET last_seen = excluded.last_seen, last_gateway = excluded.last_gateway, "
-            "uplinks = excluded.uplinks, state = excluded.state" + (", app_token = excluded.app_token" if set_token else ""))
+            "uplinks = excluded.uplinks, state = " + ("excluded.state" if with_state else "'{}'")
+            + (", app_token = excluded.app_token" if set_token else ""))
 
 
 def _ts(value: float | None) -> datetime | None:
@@ -188,7 +192,7 @@ class LedgerState:
             # Many rows per statement: a statement step costs more than the row it writes. Rows are
             # grouped by AppToken, bound once per statement (?1). The AppToken is only set when it
             # changed: setting an indexed column rewrites its index entry, even to the same value.
-            groups: dict[tuple[str | None, bool], list[Any]] = {}
+            groups: dict[tuple[str | None, bool, bool], list[Any]] = {}
             seen, retokened = self._last_seen_ts, self._retokened_devices
             for module in self._dirty_devices:
                 record = self._devices[module]
@@ -196,16 +200,17 @@ class LedgerState:
                 last_seen = seen.get(module)
                 if last_seen is None and record.last_seen is not None:
                     last_seen = record.last_seen.timestamp()
-                key = (record.app_token, module in retokened)
+                state = record.state
+                key = (record.app_token, module in retokened, bool(state))
                 values = groups.get(key)
                 if values is None:
                     values = groups[key] = []
-                values += (module, last_seen, record.last_gateway, record.uplinks,
-                           dumps(record.state, sort_keys=True) if record.state else "{}")
-            width = _DEVICE_WIDTH
-            for (app_token, set_token), values in groups.items():
-                for rows, chunk in row_chunks(values, width, _ROWS_PER_UPSERT):
-                    self.conn.execute(_upsert_devices_sql(rows, set_token), [app_token, *chunk])
+                values += (module, last_seen, record.last_gateway, record.uplinks)
+                if state:
+                    values.append(dumps(state, sort_keys=True))
+            for (app_token, set_token, with_state), values in groups.items():
+                for rows, chunk in row_chunks(values, 5 if with_state else 4, _ROWS_PER_UPSERT):
+                    self.conn.execute(_upsert_devices_sql(rows, set_token, with_state), [app_token, *chunk])
         if self._dirty_rules:
             upserts, deletes = [], []
             for slot in self._dirty_rules:

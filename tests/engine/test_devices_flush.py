@@ -34,9 +34,10 @@ def test_every_device_is_written_with_its_values(tmp_path: Path, count: int) -> 
                     at = START + timedelta(seconds=cycle, microseconds=i)
                     record = state.record_uplink(module, token, gateway, at, at.timestamp() if i % 2 else None)
                     if i % 7 == 0:
-                        state.set_device_state(module, "mode", cycle)
+                        # some devices lose their state in the last cycle: an empty state is written as such
+                        state.set_device_state(module, "mode", None if cycle == 2 and i % 2 == 0 else cycle)
                     expected[module] = (module, record.app_token, at.timestamp(), record.last_gateway, record.uplinks,
-                                        f'{{"mode":{cycle}}}' if i % 7 == 0 else "{}")
+                                        f'{{"mode":{cycle}}}' if i % 7 == 0 and not (cycle == 2 and i % 2 == 0) else "{}")
                 state.flush()
             rows = ledger.conn.execute("SELECT module, app_token, last_seen, last_gateway, uplinks, state FROM devices ORDER BY module").fetchall()
             assert rows == [expected[module] for module in sorted(expected)], f"cycle {cycle}"
