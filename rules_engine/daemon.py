@@ -9,6 +9,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,19 @@ def _freeze_long_lived() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The admin HTTP socket, bound here so that a port in use is a clear error before anything
+    runs (uvicorn would log it and exit the process from inside its task)."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ConfigError(
+            f"admin HTTP cannot listen on {host}:{port}: {exc.strerror or exc}. If another process holds the port "
+            "(a daemon still running?), stop it, or set admin.port in the config to a free port (0: any free port)"
+        ) from exc
+
 
 class Daemon:
     def __init__(self, config: EngineConfig, *, environ: dict[str, str] | None = None, watch: bool = True) -> None:
@@ -89,11 +103,12 @@ class Daemon:
                 loop.add_signal_handler(signum, self.stop_requested.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload_requested.set)
             if config.admin.enabled:
+                admin_socket = _listen(config.admin.host, config.admin.port)
                 admin_server = uvicorn.Server(uvicorn.Config(
                     create_admin_app(engine.health, engine.metrics.render, token, engine.status_page), host=config.admin.host,
                     port=config.admin.port, log_config=None, access_log=False, lifespan="off",
                 ))
-                tasks.append(asyncio.create_task(admin_server.serve(), name="admin"))
+                tasks.append(asyncio.create_task(admin_server.serve(sockets=[admin_socket]), name="admin"))
                 while not admin_server.started and not tasks[-1].done():
                     await asyncio.sleep(0.01)
                 if tasks[-1].done():

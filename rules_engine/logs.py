@@ -11,7 +11,8 @@ from typing import Any
 
 __all__ = ["configure_logging", "JsonFormatter", "TextFormatter"]
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# ``color_message``: uvicorn's copy of its message with terminal colour codes.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -60,7 +61,9 @@ def configure_logging(fmt: str = "text", level: str = "info", stream: Any = None
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "watchfiles"):
+    # uvicorn.error logs the admin server's start ("Press CTRL+C to quit") at info; the daemon's
+    # own start line names the admin address
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "uvicorn.error", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" is by design
     for name in ("apscheduler", "apscheduler.executors.default", "apscheduler.scheduler"):

@@ -159,7 +159,8 @@ class EngineScheduler:
         """Stop scheduling and wait for the jobs that are running (the current cycle) to finish."""
         self.stopping = True
         self.engine.dispatcher.stopping = True
-        self.scheduler.shutdown(wait=False)
+        if self.scheduler.running:  # not when the daemon stops before it started (a start-up error)
+            self.scheduler.shutdown(wait=False)
         self._dispatch_wanted.set()
         if getattr(self, "_dispatch_task", None) is not None:
             await asyncio.gather(self._dispatch_task, return_exceptions=True)

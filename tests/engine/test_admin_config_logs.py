@@ -92,6 +92,18 @@ def test_json_logs_carry_the_structured_fields() -> None:
     logging.getLogger().handlers.clear()
 
 
+def test_the_admin_web_server_adds_no_colour_codes_and_no_start_banner() -> None:
+    stream = io.StringIO()
+    configure_logging("json", "info", stream)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.info("Uvicorn running on %s (Press CTRL+C to quit)", "http://127.0.0.1:1")  # a daemon has no CTRL+C
+    uvicorn_log.error("an error", extra={"color_message": "\x1b[31man error\x1b[0m"})
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [entry["message"] for entry in entries] == ["an error"]
+    assert "color_message" not in entries[0]
+    logging.getLogger().handlers.clear()
+
+
 
 def test_cancelled_jobs_at_shutdown_are_not_logged_as_errors() -> None:
     import asyncio

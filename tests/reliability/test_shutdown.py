@@ -3,7 +3,9 @@ second daemon on a ledger in use is refused (issue 5, item 5)."""
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import time
 
 import pytest
@@ -72,6 +74,28 @@ def test_a_second_daemon_on_the_same_ledger_is_refused(make_rig) -> None:
     status, health = first.healthz()
     assert status == 200, health
     assert first.stop() == 0
+
+
+@pytest.mark.slow
+def test_an_admin_port_in_use_is_one_clear_error_and_the_ledger_is_left_usable(make_rig) -> None:
+    rig: Rig = make_rig(devices=4, gateways=1, seed=15, uplink_interval_s=5.0)
+    rig.write_rules(ECHO_RULES)
+    config_path = rig.write_config(poll_interval="1s", overlap="30s")
+    with socket.create_server(("127.0.0.1", 0)) as holder:
+        port = holder.getsockname()[1]
+        config = json.loads(config_path.read_text())
+        config["admin"]["port"] = port
+        config_path.write_text(json.dumps(config))
+        daemon = rig.spawn()
+        code = daemon.wait_exit(30)
+        output = daemon.text()
+    report(f"admin port in use: exit {code}: {output.strip().splitlines()[-1] if output.strip() else ''}")
+    assert code != 0
+    assert f"admin HTTP cannot listen on 127.0.0.1:{port}" in output and "admin.port" in output, output
+    assert "Traceback" not in output and "rules-engine running" not in output, output
+    config["admin"]["port"] = 0
+    config_path.write_text(json.dumps(config))
+    assert rig.start_daemon().stop() == 0  # nothing left behind: the lock released, the ledger fine
 
 
 def _sent_after_stop(records: list[dict]) -> int:
