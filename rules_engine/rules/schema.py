@@ -40,6 +40,22 @@ JsonLogic = Any
 OneOrMany = str | list[str]
 
 
+def _check_condition(value: Any) -> Any:
+    """A condition is a JsonLogic object (or a constant). A text or a list would be a constant
+    too, always true when not empty: written as a condition, it is a mistake."""
+    if isinstance(value, str):
+        raise ValueError(
+            f"a condition is JsonLogic, not text: {value!r} is a constant, always true. Write it as an "
+            "object, e.g. {\">\": [{\"var\": \"decoded.temperature\"}, 30]} (valid YAML as written)"
+        )
+    if isinstance(value, list):
+        raise ValueError(
+            "a condition is one JsonLogic object, not a list (a list is a constant, always true when not empty): "
+            "to require every item, write 'and: [...]'; to require one of them, 'or: [...]'"
+        )
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -166,6 +182,7 @@ class Edge(Strict):
     key: JsonLogic = "module"
 
     _key = field_validator("key")(_check_key)
+    _clear = field_validator("clear")(_check_condition)
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +230,8 @@ class RuleSpec(Strict):
     hold: Hold | None = Field(default=None, alias="for")
     throttle: Throttle | None = None
     actions: list[dict[str, Any]] = Field(min_length=1)
+
+    _condition = field_validator("condition")(_check_condition)
 
     @field_validator("id")
     @classmethod
