@@ -80,6 +80,9 @@ def validate_command(paths: tuple[Path, ...], config_path: Path | None, plugins_
     for problem in ruleset.problems:
         click.echo(str(problem), err=problem.severity == "error")
     errors = len(ruleset.errors) + (len(ruleset.warnings) if strict else 0)
+    if not ruleset.rules and not ruleset.errors:
+        click.echo("no rule found: the daemon refuses to start without one", err=True)
+        errors += 1
     summary = (f"{len(ruleset.rules)} rule(s) loaded from {len(ruleset.files)} file(s); "
                f"{len(ruleset.errors)} error(s), {len(ruleset.warnings)} warning(s)")
     click.echo(summary, err=bool(errors))

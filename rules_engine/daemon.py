@@ -24,7 +24,7 @@ from .errors import ConfigError
 from .hookspecs import PROJECT
 from .ledger.store import Ledger
 from .pipeline.dispatch import DispatchPolicy
-from .rules.loader import load_rules
+from .rules.loader import RuleSet, load_rules
 from .scheduler import EngineScheduler
 from .toolkit import Toolkit
 
@@ -55,6 +55,13 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from exc
 
 
+def _no_rules(ruleset: RuleSet, paths: list[Path]) -> str:
+    if ruleset.errors:
+        return f"no rule loaded: {len(ruleset.errors)} error(s); run 'rules-engine validate' for details"
+    return (f"no rule loaded: there is no rule in {', '.join(map(str, paths))}. The engine needs at least one "
+            "(a rule with 'enabled: false' is kept without running); 'rules-engine init' writes an example")
+
+
 class Daemon:
     def __init__(self, config: EngineConfig, *, environ: dict[str, str] | None = None, watch: bool = True) -> None:
         self.config = config
@@ -69,8 +76,18 @@ class Daemon:
             raise ConfigError("the config lists no rule files or directories under 'rules:'")
         return list(self.config.rules)
 
+    def _check_runnable(self) -> None:
+        """What every other command can do without, and a daemon cannot."""
+        if not self.config.app_tokens:
+            raise ConfigError("the config lists no AppToken under 'app_tokens:', so the daemon would poll nothing; "
+                              "add one, e.g. 'app_tokens: {plant: {token: <the AppToken hash>}}'")
+        if not self.config.conductor.username.strip():
+            raise ConfigError("the config has no 'conductor.username': the daemon logs in to Conductor as that user "
+                              "(the password comes from 'conductor.password_env' or 'conductor.password_file')")
+
     async def run(self) -> None:
         config = self.config
+        self._check_runnable()
         token = admin_token(config.admin, self.environ) if config.admin.enabled else None
         if config.admin.enabled:
             check_admin_binding(config.admin.host, token)
@@ -79,8 +96,8 @@ class Daemon:
         ruleset = load_rules(self._rule_paths(), toolkit)
         for problem in ruleset.problems:
             (log.error if problem.severity == "error" else log.warning)("rule problem", extra={"problem": str(problem)})
-        if ruleset.errors and not ruleset.rules:
-            raise ConfigError(f"no rule loaded: {len(ruleset.errors)} error(s); run 'rules-engine validate' for details")
+        if not ruleset.rules:
+            raise ConfigError(_no_rules(ruleset, self._rule_paths()))
         ledger = Ledger.open_writer(config.ledger.path, synchronous=config.ledger.synchronous.upper())
         clock = SystemClock()
         conductor = ConductorClient(
@@ -143,8 +160,8 @@ class Daemon:
             await self.reload_requested.wait()
             self.reload_requested.clear()
             ruleset = load_rules(self._rule_paths(), toolkit)
-            if ruleset.errors:
-                problems = [str(p) for p in ruleset.errors]
+            if ruleset.errors or not ruleset.rules:
+                problems = [str(p) for p in ruleset.errors] or [_no_rules(ruleset, self._rule_paths())]
                 engine.reject_rules(problems)
                 for problem in problems:
                     log.error("rule reload rejected; the previous rules keep running", extra={"problem": problem})

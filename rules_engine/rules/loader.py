@@ -55,7 +55,13 @@ def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
         path = Path(entry)
         if path.is_dir():
             candidates = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-            found.extend(p for p in candidates if not p.name.endswith(TEST_SUFFIXES))
+            files = [p for p in candidates if not p.name.endswith(TEST_SUFFIXES)]
+            if not files:
+                from .source import Located
+
+                problems.append(Problem(Located(str(path), 1, 1), "the directory holds no rule file (*.yaml or *.yml; "
+                                        "*.test.yaml files are test cases)", severity="warning"))
+            found.extend(files)
         elif path.is_file():
             found.append(path)
         else:

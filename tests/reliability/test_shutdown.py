@@ -98,6 +98,47 @@ def test_an_admin_port_in_use_is_one_clear_error_and_the_ledger_is_left_usable(m
     assert rig.start_daemon().stop() == 0  # nothing left behind: the lock released, the ledger fine
 
 
+@pytest.mark.slow
+def test_a_rule_set_without_rules_is_refused_at_start_and_at_reload(make_rig) -> None:
+    rig: Rig = make_rig(devices=4, gateways=1, seed=16, uplink_interval_s=5.0)
+    rig.write_rules("rules: []\n")
+    rig.write_config(poll_interval="1s", overlap="30s")
+    daemon = rig.spawn()
+    code = daemon.wait_exit(30)
+    output = daemon.text()
+    assert code != 0 and "no rule loaded" in output and "there is no rule in" in output, output
+    assert "Traceback" not in output and "rules-engine running" not in output, output
+    rig.write_rules(ECHO_RULES)
+    daemon = rig.start_daemon()
+    rig.write_rules("rules: []\n")
+    daemon.signal(signal.SIGHUP)
+    wait_until(lambda: any(r.get("message") == "rule reload rejected; the previous rules keep running" for r in daemon.records()),
+               20, "the empty rule set to be rejected")
+    status, health = daemon.healthz()
+    assert "there is no rule in" in json.dumps(health), health
+    assert daemon.stop() == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", ["app_tokens", "username"])
+def test_a_config_the_daemon_cannot_run_is_refused_at_start(make_rig, missing: str) -> None:
+    rig: Rig = make_rig(devices=2, gateways=1, seed=17, uplink_interval_s=5.0)
+    rig.write_rules(ECHO_RULES)
+    config_path = rig.write_config()
+    config = json.loads(config_path.read_text())
+    if missing == "app_tokens":
+        del config["app_tokens"]
+    else:
+        del config["conductor"]["username"]
+    config_path.write_text(json.dumps(config))
+    daemon = rig.spawn()
+    code = daemon.wait_exit(30)
+    output = daemon.text()
+    expected = "lists no AppToken under 'app_tokens:'" if missing == "app_tokens" else "has no 'conductor.username'"
+    assert code != 0 and expected in output, output
+    assert "Traceback" not in output and "rules-engine running" not in output, output
+
+
 def _sent_after_stop(records: list[dict]) -> int:
     messages = [r.get("message") for r in records]
     if "stopping: finishing the current cycle" not in messages:

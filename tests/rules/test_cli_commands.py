@@ -47,6 +47,19 @@ def test_validate_reports_every_problem_and_fails(tmp_path: Path) -> None:
     assert "1 rule(s) loaded from 2 file(s); 2 error(s)" in result.stderr
 
 
+def test_validate_fails_when_there_is_no_rule(tmp_path: Path) -> None:
+    """The daemon refuses to start without a rule: validate says so before it does."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "plant.test.yaml").write_text("tests: []\n")  # a test file is not a rule file
+    result = cli("validate", str(tmp_path / "rules"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the directory holds no rule file" in result.stdout + result.stderr
+    assert "no rule found" in result.stderr
+    (tmp_path / "empty.yaml").write_text("rules: []\n")
+    result = cli("validate", str(tmp_path / "empty.yaml"))
+    assert result.returncode == 1 and "no rule found" in result.stderr, result.stdout + result.stderr
+
+
 def test_validate_strict_turns_lint_warnings_into_failures(tmp_path: Path) -> None:
     (tmp_path / "r.yaml").write_text(textwrap.dedent("""\
         rules:
