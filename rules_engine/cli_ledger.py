@@ -72,7 +72,7 @@ def summary_command(ctx: click.Context, as_json: bool) -> None:
     with _open(ctx) as ledger:
         report = queries.summary(ledger.conn)
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(report, default=str))
         return
     click.echo(f"uplinks {report['uplinks']} ({report['decode_errors']} decode errors), devices {report['devices']}, "
                f"firings {report['firings']}, downlinks sent {report['sends']}")
@@ -171,7 +171,7 @@ def send_command(ctx: click.Context, send_id: int, as_json: bool) -> None:
     if detail is None:
         raise click.ClickException(f"no tracked send {send_id}; 'rules-engine ledger sends' lists them")
     if as_json:
-        click.echo(json.dumps(detail, indent=2, default=str))
+        click.echo(json.dumps(detail, default=str))
         return
     click.echo(f"send {detail['id']} of rule {detail['rule_id']}: {detail['kind']} seq {detail['seq']} on {detail['app_token']}, "
                f"{detail['status']} after round {detail['round']} (issued {detail['issued']}, finished {detail['finished'] or '-'})")

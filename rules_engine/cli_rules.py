@@ -156,9 +156,15 @@ def replay_command(file: Path, rule_paths: tuple[Path, ...], config_path: Path |
             click.echo(str(problem), err=True)
         if plan.rules_failed:
             raise click.ClickException("the rules do not load; fix them first (see 'rules-engine validate')")
+    if not plan.uplinks:
+        first = f"; line {plan.skipped_reasons[0]}" if plan.skipped_reasons else ""
+        raise click.ClickException(
+            f"{file} holds no uplink: {plan.skipped} line(s) skipped{first}. Replay reads JSON lines, each one "
+            "Conductor result (an object with uuid, time and value.module), as the API returns them in 'results'")
     if as_json:
         for step in plan.steps:
             click.echo(json.dumps(step, default=str))
+        _print_skipped(plan, err=True)
     else:
         _print_plan(plan)
 
@@ -178,10 +184,14 @@ def _print_plan(plan: Any) -> None:
             click.echo(f"      reaches: {step['target']}")
         for field in step.get("payload") or []:
             click.echo(f"      {field['name']} ({field['type']}) = {json.dumps(field['value'])} -> {field['hex']}")
+    _print_skipped(plan)
+
+
+def _print_skipped(plan: Any, err: bool = False) -> None:
     if plan.skipped:
-        click.echo(f"\n{plan.skipped} line(s) skipped (not an uplink result):")
+        click.echo(f"\n{plan.skipped} line(s) skipped (not an uplink result):", err=err)
         for line in plan.skipped_reasons[:10]:
-            click.echo(f"  {line}")
+            click.echo(f"  {line}", err=err)
 
 
 @click.command("plugins")

@@ -44,9 +44,8 @@ def test_image_runs_as_non_root_with_a_volume_and_a_healthcheck() -> None:
     assert instructions["USER"] not in ("root", "0")
     assert "/var/lib/rules-engine" in instructions["VOLUME"]
     health = instructions["HEALTHCHECK"]
-    assert "/healthz" in health and "8780" in health
     command = json.loads(health.split("CMD", 1)[1].strip())
-    compile(command[2], "<healthcheck>", "exec")        # the inline Python at least parses
+    assert command[:2] == ["python", "-c"] and "/healthz" in command[2]
     assert json.loads(instructions["ENTRYPOINT"]) == ["rules-engine"]
     cmd = json.loads(instructions["CMD"])
     assert main.make_context("rules-engine", cmd[:1] + ["--help"], resilient_parsing=True)
@@ -115,3 +114,33 @@ def test_python_matches_the_image() -> None:
     bases = [arg.split()[0] for name, arg in instructions if name == "FROM"]
     assert all(base.startswith("python:3.11") for base in bases)
     assert sys.version_info >= (3, 11)
+
+
+@pytest.mark.parametrize("status", [200, 503])
+def test_the_healthcheck_asks_the_configured_admin_port_with_the_token(tmp_path: Path, status: int) -> None:
+    """The image's HEALTHCHECK command, run here against an HTTP server on the port the config names."""
+    import http.server
+    import os
+    import threading
+
+    seen: list[tuple[str, str | None]] = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append((self.path, self.headers.get("Authorization")))
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        config = tmp_path / "engine.yaml"
+        config.write_text(f"admin: {{host: 0.0.0.0, port: {server.server_address[1]}, token_env: HEALTH_TOKEN}}\n")
+        command = json.loads(dict(dockerfile())["HEALTHCHECK"].split("CMD", 1)[1].strip())
+        env = {**os.environ, "RULES_ENGINE_CONFIG": str(config), "HEALTH_TOKEN": "s3cret"}
+        result = subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
+        server.shutdown()
+    assert seen == [("/healthz", "Bearer s3cret")]
+    assert (result.returncode == 0) == (status == 200), result.stderr

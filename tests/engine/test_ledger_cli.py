@@ -38,7 +38,9 @@ async def test_ledger_views_while_the_writer_is_open(rig: Rig) -> None:
         rig.clock.advance(10)
         await engine.poll("plant")
         path = rig.tmp / "ledger.db"
-        summary = json.loads(ledger_cli(path, "summary", "--json").stdout)
+        summary_text = ledger_cli(path, "summary", "--json").stdout
+        assert summary_text.count("\n") == 1 and summary_text.endswith("}\n")  # --json: one object per line
+        summary = json.loads(summary_text)
         uplinks = engine.ledger.conn.execute("SELECT count(*) FROM uplinks").fetchone()[0]
         firings = engine.ledger.conn.execute("SELECT count(*) FROM firings").fetchone()[0]
         assert summary["uplinks"] == uplinks and summary["firings"] == firings > 0
@@ -55,7 +57,9 @@ async def test_ledger_views_while_the_writer_is_open(rig: Rig) -> None:
         assert {d["issuance_id"] for d in downlinks} == {c.issuance_id for c in rig.simulator.commands()}
         sends = [json.loads(line) for line in ledger_cli(path, "sends", "--json").stdout.splitlines()]
         assert sends and all(s["expected"] >= 1 for s in sends)
-        one = json.loads(ledger_cli(path, "send", str(sends[-1]["id"]), "--json").stdout)
+        one_text = ledger_cli(path, "send", str(sends[-1]["id"]), "--json").stdout
+        assert one_text.count("\n") == 1, one_text
+        one = json.loads(one_text)
         assert sum(g["expected"] for g in one["gateways"].values()) == len(one["targets"]) == sends[-1]["expected"]
         table = ledger_cli(path, "send", str(sends[-1]["id"]))
         assert table.returncode == 0 and "per gateway" in table.stdout and "per device" in table.stdout

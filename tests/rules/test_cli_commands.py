@@ -135,3 +135,16 @@ def test_replay_reports_lines_that_are_not_uplinks(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "from 3 uplink(s)" in result.stdout and "2 line(s) skipped" in result.stdout
     assert "mixed.jsonl:4" in result.stdout and "mixed.jsonl:5" in result.stdout
+
+
+def test_replay_of_a_file_without_any_uplink_fails(tmp_path: Path) -> None:
+    """Replaying the wrong file must not look like 'the rules would not fire'."""
+    (tmp_path / "wrong.jsonl").write_text('{"uuid": "x"}\nnot json\n')
+    for extra in ([], ["--json"]):
+        result = cli("replay", str(tmp_path / "wrong.jsonl"), "--dry-run", *extra)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "wrong.jsonl holds no uplink: 2 line(s) skipped; line " in result.stderr, result.stderr
+        assert result.stdout == ""
+    (tmp_path / "empty.jsonl").write_text("")
+    result = cli("replay", str(tmp_path / "empty.jsonl"), "--dry-run")
+    assert result.returncode == 1 and "empty.jsonl holds no uplink: 0 line(s) skipped." in result.stderr, result.stderr
