@@ -227,6 +227,18 @@ class EngineConfig(_Strict):
                 raise ValueError(f"decoder '{name}' needs a 'type' (hex, raw, utf8, json, struct or a plugin's)")
         return decoders
 
+    @model_validator(mode="after")
+    def _retention_keeps_the_overlap(self) -> EngineConfig:
+        kept = self.ledger.retention.uplinks
+        for alias, token in self.app_tokens.items():
+            if kept <= token.overlap:
+                raise ValueError(
+                    f"ledger.retention.uplinks ({format_duration(kept)}) must be longer than the overlap of AppToken "
+                    f"'{alias}' ({format_duration(token.overlap)}): each poll re-reads the overlap, and only the uplinks "
+                    "still kept are recognised as already processed (the rest would fire again). Keep uplinks for days"
+                )
+        return self
+
     def resolve_app_token(self, name_or_hash: str) -> str:
         """The token hash for an alias, or the hash itself. Raises ``KeyError`` with a hint."""
         if name_or_hash in self.app_tokens:

@@ -121,3 +121,14 @@ def test_cancelled_jobs_at_shutdown_are_not_logged_as_errors() -> None:
     lines = stream.getvalue()
     assert "CancelledError" not in lines and "real failure" in lines
     logging.getLogger().handlers.clear()
+
+
+def test_uplink_retention_shorter_than_an_overlap_is_refused(tmp_path: Path) -> None:
+    """De-duplication recognises re-read uplinks only while the ledger keeps them."""
+    path = tmp_path / "engine.yaml"
+    token = "9a3e51c07b22d4f68e15"
+    path.write_text(f"app_tokens: {{plant: {{token: {token}, overlap: 2m}}}}\nledger: {{retention: {{uplinks: 2m}}}}\n")
+    with pytest.raises(ConfigError, match=r"ledger.retention.uplinks \(2m\) must be longer than the overlap of AppToken 'plant' \(2m\)"):
+        load_config(path)
+    path.write_text(f"app_tokens: {{plant: {{token: {token}, overlap: 2m}}}}\nledger: {{retention: {{uplinks: 1d}}}}\n")
+    assert load_config(path).ledger.retention.uplinks.total_seconds() == 86400
