@@ -169,7 +169,9 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
                 keys[name] = key_function(modifier.key, toolkit.compile_expr)
             except ConditionError as exc:
                 problem((name, "key") + json_path_to_data_path(exc.path), exc.reason, f"{name}.key")
-    actions = _build_actions(spec, toolkit, source, prefix, problems)
+    if decoder_fields is None and spec.decoder is None:
+        decoder_fields = toolkit.known_decoded_fields(app_tokens)
+    actions = _build_actions(spec, toolkit, source, prefix, problems, decoder_fields)
     if problems and any(p.severity == "error" for p in problems):
         return None, problems
     trigger = spec.trigger
@@ -208,8 +210,10 @@ def _resolve_tokens(spec: RuleSpec, toolkit: Toolkit, problem: Any) -> frozenset
     return frozenset(resolved)
 
 
-def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: DataPath, problems: list[Problem]) -> list[CompiledAction]:
+def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: DataPath, problems: list[Problem],
+                   decoded_fields: frozenset[str] | None) -> list[CompiledAction]:
     from ..actions import BuildContext, OptionError
+    from .placeholders import placeholder_problems
 
     built: list[CompiledAction] = []
     context = BuildContext(
@@ -231,6 +235,9 @@ def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: 
         except ValidationError as exc:
             problems.extend(problems_from_validation(exc, action_type.options, source, path, spec.id))
             continue
+        for inner, message, severity in placeholder_problems(options, spec.trigger.kind, decoded_fields):
+            shown = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in inner).replace(".[", "[")
+            problems.append(Problem(source.locate(path + inner), message, spec.id, f"actions[{index}].{name}.{shown}", severity))
         try:
             planned = action_type.build(validated, context)
         except OptionError as exc:
