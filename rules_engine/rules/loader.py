@@ -97,8 +97,28 @@ def load_rules(paths: Iterable[str | Path], toolkit: Toolkit) -> RuleSet:
                 continue
             first_seen[rule.id] = Problem(rule.where, "", rule.id)
             result.rules.append(rule)
+    result.problems.extend(_send_trigger_problems(result.rules))
     result.problems.sort(key=lambda p: (p.where.file, p.where.line, p.where.column))
     return result
+
+
+def _send_trigger_problems(rules: list[CompiledRule]) -> list[Problem]:
+    """A ``send`` trigger that names a rule without tracked sends never fires."""
+    by_id = {rule.id: rule for rule in rules}
+    problems = []
+    for rule in rules:
+        send = rule.spec.trigger.send
+        for name in (send.rule or []) if send is not None else []:
+            target = by_id.get(name)
+            if target is None:
+                message = (f"no loaded rule has the id '{name}'{did_you_mean(name, by_id)}, so this rule never fires "
+                           "(a rule that failed to load is not counted)")
+            elif not any(getattr(action.planned, "ack", None) is not None for action in target.actions):
+                message = f"rule '{name}' makes no tracked send (an action with 'ack:'), so this rule never fires"
+            else:
+                continue
+            problems.append(Problem(rule.where, message, rule.id, "trigger.send.rule", "warning"))
+    return problems
 
 
 def _load_file(path: Path, toolkit: Toolkit) -> list[tuple[CompiledRule | None, list[Problem]]]:

@@ -120,7 +120,7 @@ def test_replay_plans_exactly_the_hot_uplinks_and_sends_nothing() -> None:
     first = next(step for step in steps if step["action"] == "multicast")
     assert first["params"]["gateways"] == [next(json.loads(l)["value"]["gateway"] for l in RECORDED.read_text().splitlines()
                                                  if json.loads(l)["uuid"] == first["uplink"])]
-    assert first["payload"][1]["name"] == "setpoint"
+    assert [field["name"] for field in first["payload"]] == ["seq", "command", "setpoint"]
 
 
 def test_replay_requires_dry_run() -> None:
