@@ -46,6 +46,15 @@ def _config(path: Path | None) -> EngineConfig:
         raise click.ClickException(str(exc)) from exc
 
 
+def _no_config_note(config_path: Path | None) -> str | None:
+    """Said beside rule errors when no config was read: aliases, decoders and plugin operators
+    come from one, so without it every rule that uses them fails."""
+    if config_path is not None or DEFAULT_CONFIG.exists():
+        return None
+    return (f"note: no engine config was read (there is no ./{DEFAULT_CONFIG}): AppToken aliases, decoders and "
+            "plugin operators come from it; pass --config PATH")
+
+
 def _toolkit(config: EngineConfig, plugins_dir: Path | None) -> Toolkit:
     try:
         return Toolkit.create(config, plugins_dir=plugins_dir)
@@ -86,6 +95,9 @@ def validate_command(paths: tuple[Path, ...], config_path: Path | None, plugins_
     summary = (f"{len(ruleset.rules)} rule(s) loaded from {len(ruleset.files)} file(s); "
                f"{len(ruleset.errors)} error(s), {len(ruleset.warnings)} warning(s)")
     click.echo(summary, err=bool(errors))
+    note = _no_config_note(config_path) if ruleset.errors else None
+    if note:
+        click.echo(note, err=True)
     sys.exit(1 if errors else 0)
 
 
@@ -99,6 +111,7 @@ def test_command(paths: tuple[Path, ...], config_path: Path | None, plugins_dir:
 
     Each test gives uplinks (and optionally prior state, schedule, silence and send events) and
     the firings it expects, with their actions and payload bytes, or 'expect: []' for silence.
+    PATHS are test files or directories; default: the config's 'rules:'.
     """
     from .rules.tester import find_test_files, run_test_file
 
@@ -155,7 +168,9 @@ def replay_command(file: Path, rule_paths: tuple[Path, ...], config_path: Path |
         for problem in plan.problems:
             click.echo(str(problem), err=True)
         if plan.rules_failed:
-            raise click.ClickException("the rules do not load; fix them first (see 'rules-engine validate')")
+            note = _no_config_note(config_path)
+            raise click.ClickException("the rules do not load; fix them first (see 'rules-engine validate')"
+                                       + (f"\n{note}" if note else ""))
     if not plan.uplinks:
         first = f"; line {plan.skipped_reasons[0]}" if plan.skipped_reasons else ""
         raise click.ClickException(

@@ -148,3 +148,14 @@ def test_replay_of_a_file_without_any_uplink_fails(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
     result = cli("replay", str(tmp_path / "empty.jsonl"), "--dry-run")
     assert result.returncode == 1 and "empty.jsonl holds no uplink: 0 line(s) skipped." in result.stderr, result.stderr
+
+
+def test_validate_without_a_config_says_none_was_read(tmp_path: Path) -> None:
+    """The example rules name aliases and plugin operators of ./engine.yaml: run from elsewhere,
+    validate says why they fail instead of leaving a cascade of 'unknown alias'."""
+    result = cli("validate", str(ROOT / "rules"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "unknown AppToken alias 'plant'" in result.stderr
+    assert "note: no engine config was read (there is no ./engine.yaml)" in result.stderr and "--config" in result.stderr
+    result = cli("validate", str(ROOT / "rules"), "--config", str(ROOT / "engine.yaml"), cwd=tmp_path)
+    assert result.returncode == 0 and "no engine config" not in result.stdout + result.stderr
