@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 
 from .conductor.addresses import is_app_token, node_type
 from .durations import Duration, format_duration
@@ -209,6 +209,12 @@ class EngineConfig(_Strict):
     groups: dict[str, list[str]] = Field(default_factory=dict)
     rules: list[Path] = Field(default_factory=list)
     plugins_dir: Path | None = None
+    _source: Any = PrivateAttr(default=None)  # the SourceMap of the file it was loaded from
+
+    def where(self, *path: str | int) -> str:
+        """``"file:line:column: "`` of ``path`` in the file this config was loaded from (``""``
+        for a config built in code), to start an error message about that key."""
+        return f"{self._source.locate(path)}: " if self._source is not None else ""
 
     @field_validator("groups")
     @classmethod
@@ -268,7 +274,7 @@ def load_config(path: str | Path) -> EngineConfig:
         raise ConfigError("invalid engine config:\n" + "\n".join(f"  {p}" for p in problems)) from exc
     base = Path(path).resolve().parent
     ledger_path = config.ledger.path if config.ledger.path.is_absolute() else base / config.ledger.path
-    return config.model_copy(
+    loaded = config.model_copy(
         update={
             "ledger": config.ledger.model_copy(update={"path": ledger_path}),
             "rules": [p if p.is_absolute() else base / p for p in config.rules],
@@ -278,3 +284,5 @@ def load_config(path: str | Path) -> EngineConfig:
             ),
         }
     )
+    loaded._source = source
+    return loaded

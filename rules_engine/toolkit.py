@@ -116,25 +116,28 @@ class Toolkit:
             decoder_type = types.get(type_name)
             if decoder_type is None:
                 raise ConfigError(
-                    f"decoders.{name}: unknown decoder type '{type_name}'{did_you_mean(type_name, types)}; "
-                    f"known types: {', '.join(sorted(types))}"
+                    f"{self.config.where('decoders', name, 'type')}decoders.{name}: unknown decoder type "
+                    f"'{type_name}'{did_you_mean(type_name, types)}; known types: {', '.join(sorted(types))}"
                 )
             options = {key: value for key, value in spec.items() if key != "type"}
             try:
                 decoder = decoder_type.build(options if decoder_type.options is not None else (options or None))
             except CodecSpecError as exc:
-                raise ConfigError(f"decoders.{name}: {exc}") from exc
+                raise ConfigError(f"{self.config.where('decoders', name)}decoders.{name}: {exc}") from exc
             self.decoders[name] = decoder
             self._decoder_fields[name] = _declared_fields(decoder)
 
     def _check_token_decoders(self) -> None:
+        unknown = []
         for alias, token in self.config.app_tokens.items():
-            for where, name in [("decoder", token.decoder), *((f"ports.{p}", n) for p, n in token.ports.items())]:
+            for path, name in [(("decoder",), token.decoder), *((("ports", str(p)), n) for p, n in token.ports.items())]:
                 if name is not None and name not in self.decoders:
-                    raise ConfigError(
-                        f"app_tokens.{alias}.{where}: unknown decoder '{name}'{did_you_mean(name, self.decoders)}; "
-                        f"define it under 'decoders:' or use one of {', '.join(sorted(self.decoders))}"
+                    unknown.append(
+                        f"{self.config.where('app_tokens', alias, *path)}app_tokens.{alias}.{'.'.join(map(str, path))}: "
+                        f"unknown decoder '{name}'{did_you_mean(name, self.decoders)}"
                     )
+        if unknown:
+            raise ConfigError("\n".join(unknown) + f"\ndefine each under 'decoders:' or use one of {', '.join(sorted(self.decoders))}")
 
     # -- compilers ---------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import logging
 from pathlib import Path
 
@@ -132,3 +133,22 @@ def test_uplink_retention_shorter_than_an_overlap_is_refused(tmp_path: Path) -> 
         load_config(path)
     path.write_text(f"app_tokens: {{plant: {{token: {token}, overlap: 2m}}}}\nledger: {{retention: {{uplinks: 1d}}}}\n")
     assert load_config(path).ledger.retention.uplinks.total_seconds() == 86400
+
+
+def test_unknown_decoders_in_the_config_are_all_reported_with_their_lines(tmp_path: Path) -> None:
+    from rules_engine.toolkit import Toolkit
+
+    path = tmp_path / "engine.yaml"
+    path.write_text("app_tokens:\n"
+                    "  fleet: {token: 9a3e51c07b22d4f68e15, decoder: hexx}\n"
+                    "  other:\n    token: 9a3e51c07b22d4f68e16\n    ports: {3: nope}\n"
+                    "decoders:\n  env: {type: struct, fields: [{name: t, type: u8}]}\n")
+    with pytest.raises(ConfigError) as raised:
+        Toolkit.create(load_config(path), entry_points=False)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == f"{path}:2:49: app_tokens.fleet.decoder: unknown decoder 'hexx' (did you mean 'hex'?)"
+    assert lines[1] == f"{path}:5:16: app_tokens.other.ports.3: unknown decoder 'nope'"
+    assert lines[2].startswith("define each under 'decoders:' or use one of ") and "env" in lines[2]
+    path.write_text("decoders:\n  env: {type: strukt}\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}:2:15: decoders.env: unknown decoder type 'strukt' \(did you mean 'struct'\?\)"):
+        Toolkit.create(load_config(path), entry_points=False)
