@@ -4,6 +4,7 @@ what was expected, and a did-you-mean for misspelt names."""
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -76,9 +77,27 @@ def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return [field.alias or name for name, field in current.model_fields.items()]
 
 
+#: What each of pydantic's type errors expected, in a rule author's words.
+_EXPECTED = {
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number", "float_type": "a number",
+    "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping",
+    "model_type": "a mapping", "model_attributes_type": "a mapping", "list_type": "a list", "none_required": "null",
+}
+#: The names pydantic gives the members of a union in an error's location (``str``, ``dict[str,any]``...).
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|bytes)$|^(dict|list|tuple|set|frozenset|literal|json-or-python|"
+                           r"is-instance|nullable|chain)\[.*\]$")
+
+
 def _readable(error: dict[str, Any]) -> str:
     kind = error["type"]
     message = error["msg"]
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {error.get('input')!r}"
+    if kind in ("too_short", "too_long"):
+        ctx = error.get("ctx") or {}
+        bound = "at least" if kind == "too_short" else "at most"
+        limit = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"needs {bound} {limit} item(s), got {ctx.get('actual_length')}"
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     if message.startswith("Assertion failed, "):
@@ -103,8 +122,13 @@ def problems_from_validation(
     """One :class:`Problem` per pydantic error, located in the YAML source."""
     problems: list[Problem] = []
     seen: set[tuple[DataPath, str]] = set()
-    for error in exc.errors(include_url=False):
-        loc = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith(("function-", "union["))))
+    errors = exc.errors(include_url=False)
+    for error in errors:
+        error["loc"] = tuple(part for part in error["loc"] if not (isinstance(part, str) and (
+            part.startswith(("function-", "union[")) or _UNION_MEMBER.match(part))))
+    errors = _merge_union_members(errors)
+    for error in errors:
+        loc = error["loc"]
         path = prefix + tuple(loc)
         if error["type"] == "extra_forbidden":
             key = str(loc[-1]) if loc else "?"
@@ -124,3 +148,26 @@ def problems_from_validation(
         seen.add(marker)
         problems.append(Problem(where, message, rule_id, field or None))
     return problems
+
+
+def _merge_union_members(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One error for a value no member of a union accepts: "expected text or a mapping, got 12"
+    instead of one error per member."""
+    merged: list[dict[str, Any]] = []
+    by_loc: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for error in errors:
+        first = by_loc.get(error["loc"])
+        if first is not None and first["type"] in _EXPECTED and error["type"] in _EXPECTED:
+            wanted = first.setdefault("_expected", [_EXPECTED[first["type"]]])
+            if _EXPECTED[error["type"]] not in wanted:
+                wanted.append(_EXPECTED[error["type"]])
+            first["type"], first["msg"] = "union_type", f"expected {' or '.join(wanted)}, got {first.get('input')!r}"
+            continue
+        if first is not None and first["type"] == "union_type" and error["type"] in _EXPECTED:
+            if _EXPECTED[error["type"]] not in first["_expected"]:
+                first["_expected"].append(_EXPECTED[error["type"]])
+            first["msg"] = f"expected {' or '.join(first['_expected'])}, got {first.get('input')!r}"
+            continue
+        by_loc.setdefault(error["loc"], error)
+        merged.append(error)
+    return merged

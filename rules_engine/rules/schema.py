@@ -189,6 +189,8 @@ class Edge(Strict):
     def _shorthand(cls, value: Any) -> Any:
         if value is True:
             return {}
+        if not isinstance(value, dict):
+            raise ValueError(f"write 'edge: true', or a mapping such as 'edge: {{clear: ..., key: module}}', got {value!r}")
         return value
 
 
