@@ -14,6 +14,7 @@ from ..actions import ActionType, BuildContext, ExecutionContext, OptionError, P
 from ..durations import Duration
 from ..hookspecs import hookimpl
 from ..rules.diagnostics import did_you_mean
+from ..rules.schema import check_addresses
 
 __all__ = ["register_actions"]
 
@@ -22,6 +23,16 @@ JsonLogic = Any
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _constant_addresses(field: str, value: Any, kind: str) -> None:
+    """A constant module or gateway (not an expression) must be an address: Conductor refuses
+    anything else, so the send could only fail."""
+    constants = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    try:
+        check_addresses([item for item in constants if isinstance(item, str)], kind)
+    except ValueError as exc:
+        raise OptionError(field, str(exc)) from None
 
 
 def _constant_or_expr(value: Any, ctx: BuildContext) -> Any:
@@ -136,6 +147,7 @@ class _Multicast(_Tracked):
     def __init__(self, options: MulticastOptions, ctx: BuildContext) -> None:
         self.options = options
         self.token = _resolve_token("app_token", options.app_token, ctx)
+        _constant_addresses("gateway", options.gateway, "gateway")
         self.gateway = _constant_or_expr(options.gateway, ctx)
         self.payload = ctx.compile_payload(options.payload)
         self._setup_ack(options.ack, ctx)
@@ -189,6 +201,8 @@ class UnicastOptions(_Downlink):
 class _Unicast(_Tracked):
     def __init__(self, options: UnicastOptions, ctx: BuildContext) -> None:
         self.options = options
+        _constant_addresses("module", options.module, "module")
+        _constant_addresses("gateway", options.gateway, "gateway")
         self.module = _module_of(options.module, ctx, "name 'module'")
         self.gateway = _constant_or_expr(options.gateway, ctx)
         self.payload = ctx.compile_payload(options.payload)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..conductor.addresses import node_type
 from ..durations import Duration
 
 __all__ = [
@@ -38,6 +39,16 @@ KEY_NAMES = ("module", "gateway", "app_token", "rule")
 
 JsonLogic = Any
 OneOrMany = str | list[str]
+
+
+def check_addresses(addresses: list[str] | None, kind: str) -> list[str] | None:
+    """Module or gateway addresses as Conductor writes them; a bare id would never match."""
+    for address in addresses or []:
+        found = node_type(address)
+        if not (found.is_module if kind == "module" else found.is_gateway):
+            example = "$301$0-0-0-0300a1b2c" if kind == "module" else "$101$0-0-0-db9504a40"
+            raise ValueError(f"{address!r} is not a {kind} address: write it as Conductor does, e.g. '{example}'")
+    return addresses
 
 
 def _check_condition(value: Any) -> Any:
@@ -75,6 +86,8 @@ class UplinkTrigger(Strict):
     gateway: list[str] | None = None
 
     _lists = field_validator("app_token", "port", "module", "gateway", mode="before")(_listify)
+    _modules = field_validator("module")(lambda modules: check_addresses(modules, "module"))
+    _gateways = field_validator("gateway")(lambda gateways: check_addresses(gateways, "gateway"))
 
     @field_validator("port")
     @classmethod
@@ -116,6 +129,7 @@ class SilenceTrigger(Strict):
     module: list[str] | None = None
 
     _lists = field_validator("app_token", "module", mode="before")(_listify)
+    _modules = field_validator("module")(lambda modules: check_addresses(modules, "module"))
 
 
 SendOutcome = Literal["complete", "partial", "expired"]
