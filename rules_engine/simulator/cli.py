@@ -27,13 +27,16 @@ def is_loopback(host: str) -> bool:
 
 
 @click.command("simulate")
-@click.option("--devices", default=200, show_default=True, help="Number of modules.")
-@click.option("--gateways", default=4, show_default=True, help="Number of Symphony gateways.")
-@click.option("--app-tokens", default=1, show_default=True, help="Number of AppTokens (generated).")
+@click.option("--devices", default=200, show_default=True, type=click.IntRange(min=1), help="Number of modules.")
+@click.option("--gateways", default=4, show_default=True, type=click.IntRange(min=1), help="Number of Symphony gateways.")
+@click.option("--app-tokens", default=1, show_default=True, type=click.IntRange(min=1), help="Number of AppTokens (generated).")
 @click.option("--app-token", "app_token_hashes", multiple=True, help="Use this AppToken hash (repeatable).")
-@click.option("--lte-fraction", default=0.0, show_default=True, help="Fraction of LTE-M ($303$) modules.")
-@click.option("--interval", default=60.0, show_default=True, help="Mean uplink interval per module, seconds.")
-@click.option("--history", default=600.0, show_default=True, help="Seconds of past uplinks present at start.")
+@click.option("--lte-fraction", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),
+              help="Fraction of LTE-M ($303$) modules.")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Mean uplink interval per module, seconds.")
+@click.option("--history", default=600.0, show_default=True, type=click.FloatRange(min=0.0),
+              help="Seconds of past uplinks present at start.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, help="0 picks a free port.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the fleet and every random choice.")

@@ -88,3 +88,10 @@ def test_refuses_non_loopback_host_without_allow_remote() -> None:
 def test_is_loopback() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.1.2.3")
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.1") and not is_loopback("example.com")
+
+
+@pytest.mark.parametrize("option, value", [("--devices", "-5"), ("--gateways", "0"), ("--app-tokens", "0"),
+                                           ("--lte-fraction", "1.5"), ("--interval", "0"), ("--history", "-1")])
+def test_refuses_impossible_fleet_sizes_and_rates(option: str, value: str) -> None:
+    result = CliRunner().invoke(simulate_command, ["--port", "0", option, value])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, result.output
