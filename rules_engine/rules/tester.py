@@ -16,7 +16,7 @@ from ..models import DecodedUplink, Event, ScheduleEvent, SendEvent, SilenceEven
 from ..pipeline.match import Matcher
 from ..rules.index import RuleIndex
 from ..state import MemoryStateStore
-from .diagnostics import problems_from_validation
+from .diagnostics import did_you_mean, problems_from_validation
 from .loader import TEST_SUFFIXES, load_rules
 from .source import load_yaml
 from .testfile import ExpectedFiring, TestCase, TestFile
@@ -162,6 +162,16 @@ def _run_case(path: Path, case: TestCase, rules: list[Any], toolkit: Any) -> Cas
         events = _case_events(case, str(path), resolve)
     except ValueError as exc:
         return _failure(path, case.name, [str(exc)])
+    mistakes = []
+    known = {r.id for r in selected}
+    for position, expected in enumerate(case.expect):
+        if expected.rule not in known:
+            mistakes.append(f"expect[{position}]: no rule '{expected.rule}' is loaded{did_you_mean(expected.rule, known)}")
+        if expected.event is not None and not 0 <= expected.event < len(events):
+            mistakes.append(f"expect[{position}]: event {expected.event} does not exist: this test has {len(events)} "
+                            f"event(s), numbered from 0")
+    if mistakes:
+        return _failure(path, case.name, mistakes)
     actual: list[ActualFiring] = []
     for index, event in enumerate(events):
         if event.kind == "uplink":

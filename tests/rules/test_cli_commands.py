@@ -100,6 +100,23 @@ def test_a_failing_rule_test_prints_a_diff(tmp_path: Path) -> None:
     assert "0 passed, 1 failed" in result.stdout
 
 
+def test_a_rule_test_that_expects_a_missing_rule_or_event_says_so(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text("rules:\n  - {id: hot, trigger: {uplink: {}}, actions: [log: {message: x}]}\n")
+    (tmp_path / "r.test.yaml").write_text(textwrap.dedent("""\
+        tests:
+          - name: mistakes in the expectation
+            events:
+              - uplink: {module: "$301$0-0-0-000000001", port: 4}
+            expect:
+              - {rule: hto, event: 0}
+              - {rule: hot, event: 5}
+    """))
+    result = cli("test", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "expect[0]: no rule 'hto' is loaded (did you mean 'hot'?)" in result.stdout, result.stdout
+    assert "expect[1]: event 5 does not exist: this test has 1 event(s), numbered from 0" in result.stdout, result.stdout
+
+
 def test_replay_plans_exactly_the_hot_uplinks_and_sends_nothing() -> None:
     result = cli("replay", str(RECORDED), "--dry-run", "--json")
     assert result.returncode == 0, result.stderr
