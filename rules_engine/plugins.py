@@ -51,6 +51,20 @@ class Registries:
     field_type_registry: Any = None
 
 
+def _where_in(path: Path, exc: BaseException) -> str:
+    """``path:line`` of the innermost frame of ``exc`` in the plugin file itself (a syntax error
+    carries its own line), or ``path``."""
+    if isinstance(exc, SyntaxError) and exc.lineno and exc.filename and Path(exc.filename) == Path(path):
+        return f"{path}:{exc.lineno}"
+    line = None
+    frame = exc.__traceback__
+    while frame is not None:
+        if Path(frame.tb_frame.f_code.co_filename) == Path(path):
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return f"{path}:{line}" if line is not None else str(path)
+
+
 def _load_file(path: Path) -> ModuleType:
     name = f"rules_engine_local_plugins.{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -60,7 +74,7 @@ def _load_file(path: Path) -> ModuleType:
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise PluginError(f"{path}: the plugin failed to import: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(f"{_where_in(path, exc)}: the plugin failed to import: {type(exc).__name__}: {exc}") from exc
     return module
 
 

@@ -73,9 +73,15 @@ def test_duplicate_decoder_between_two_local_plugins(tmp_path: Path) -> None:
         load_registries(create_plugin_manager(tmp_path, entry_points=False))
 
 
-def test_a_plugin_that_fails_to_import_is_named(tmp_path: Path) -> None:
-    (tmp_path / "broken.py").write_text("import this_module_does_not_exist\n")
-    with pytest.raises(PluginError, match=r"broken\.py: the plugin failed to import: ModuleNotFoundError"):
+def test_a_plugin_that_fails_to_import_is_named_with_the_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text('"""A plugin."""\nimport this_module_does_not_exist\n')
+    with pytest.raises(PluginError, match=r"broken\.py:2: the plugin failed to import: ModuleNotFoundError"):
+        create_plugin_manager(tmp_path, entry_points=False)
+    (tmp_path / "broken.py").write_text("def helper():\n    return 1 / 0\n\nVALUE = helper()\n")  # the innermost line in the file
+    with pytest.raises(PluginError, match=r"broken\.py:2: the plugin failed to import: ZeroDivisionError"):
+        create_plugin_manager(tmp_path, entry_points=False)
+    (tmp_path / "broken.py").write_text("x = 1\ndef f(:\n")
+    with pytest.raises(PluginError, match=r"broken\.py:2: the plugin failed to import: SyntaxError"):
         create_plugin_manager(tmp_path, entry_points=False)
 
 
