@@ -17,6 +17,7 @@ from ..errors import ConditionError, RuleError
 from .compiled import CompiledAction, CompiledRule, key_function
 from .diagnostics import Problem, did_you_mean, problems_from_validation
 from .guards import extract_guards
+from .placeholders import var_problems
 from .schema import RuleFile, RuleSpec
 from .source import DataPath, SourceMap, load_yaml
 
@@ -179,6 +180,8 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
         fields = decoder_fields if decoder_fields is not None else toolkit.known_decoded_fields(app_tokens)
         for warning in toolkit.lint(spec.condition, fields):
             problem(("condition",) + json_path_to_data_path(warning.path), warning.message, "condition", severity="warning")
+        for _path, message, severity in var_problems(toolkit.var_paths(spec.condition), spec.trigger.kind):
+            problem(("condition",), message, "condition", severity=severity)
     clear = None
     if spec.edge is not None and spec.edge.clear is not None:
         clear = compile_json_logic(spec.edge.clear, ("edge", "clear"), "edge.clear")

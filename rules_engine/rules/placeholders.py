@@ -14,7 +14,7 @@ from typing import Any
 
 from .diagnostics import did_you_mean
 
-__all__ = ["placeholder_problems", "CONTEXT"]
+__all__ = ["placeholder_problems", "var_problems", "CONTEXT"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -62,6 +62,18 @@ def placeholder_problems(options: Any, trigger_kind: str, decoded_fields: Collec
             problem = _check(match.group(1), trigger_kind, roots, decoded_fields)
             if problem is not None:
                 found.append((path, f"{{{match.group(1)}}}: {problem[0]}; it would render as null", problem[1]))
+    return found
+
+
+def var_problems(paths: Collection[str], trigger_kind: str) -> list[tuple[str, str, str]]:
+    """``(path, message, severity)`` for each ``var`` path of a condition that names nothing in
+    the context of a ``trigger_kind`` rule (decoded fields are the condition lint's)."""
+    roots = CONTEXT.get(trigger_kind, CONTEXT["uplink"])
+    found = []
+    for dotted in paths:
+        problem = _check(dotted, trigger_kind, roots, None) if dotted else None
+        if problem is not None:
+            found.append((dotted, f"{{\"var\": \"{dotted}\"}}: {problem[0]}; it reads as null", problem[1]))
     return found
 
 

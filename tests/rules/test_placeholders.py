@@ -74,3 +74,21 @@ def test_valid_placeholders_escapes_and_undeclared_decoded_fields(tmp_path: Path
     assert _problems(tmp_path, ok) == []
     found = _problems(tmp_path, '      - log: {message: "{decoded.temprature}"}\n')
     assert [p for p in found if "decoded.temprature" in p and "warning" in p and "did you mean 'temperature'" in p], found
+
+
+def test_condition_vars_are_checked_against_the_trigger_context(tmp_path: Path) -> None:
+    toolkit = Toolkit.create(load_config(ROOT / "engine.yaml"), plugins_dir=ROOT / "plugins")
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n"
+        "  - id: typo\n    trigger: {uplink: {app_token: plant}}\n    condition: {'==': [{var: uplink.modle}, x]}\n"
+        "    actions: [log: {message: x}]\n"
+        "  - id: quiet\n    trigger: {silence: {after: 5m}}\n    condition: {'>': [{var: [decoded.temperature, 0]}, 3]}\n"
+        "    actions: [log: {message: x}]\n"
+        "  - id: fine\n    trigger: {uplink: {app_token: plant}}\n"
+        "    condition: {and: [{var: uplink.signal.rssi}, {some: [{var: device.state.list}, {var: anything}]}, {var: [state.x, 1]}]}\n"
+        "    actions: [log: {message: x}]\n")
+    problems = [str(p) for p in load_rules([tmp_path / "r.yaml"], toolkit).problems]
+    assert any(":4:" in p and "rule 'typo': condition: {\"var\": \"uplink.modle\"}: 'uplink' has no field 'modle' (did you mean 'module'?)" in p
+               for p in problems), problems
+    assert any("rule 'quiet'" in p and "a silence event has no 'decoded'" in p for p in problems), problems
+    assert not any("rule 'fine'" in p for p in problems), problems
