@@ -80,19 +80,19 @@ def test_rules_test_passes_on_the_examples() -> None:
     assert result.stdout.strip().endswith(" passed, 0 failed")
 
 
+def _rule_test(tmp_path: Path, rule: str, name: str, expect: list[str]) -> subprocess.CompletedProcess[str]:
+    """``rules-engine test`` of one rule and one case: one uplink on port 4, then ``expect``."""
+    (tmp_path / "r.yaml").write_text(f"rules:\n  - {rule}\n")
+    (tmp_path / "r.test.yaml").write_text(
+        f"tests:\n  - name: {name}\n    events:\n      - uplink: {{module: \"$301$0-0-0-000000001\", port: 4}}\n"
+        "    expect:\n" + "".join(f"      - {item}\n" for item in expect))
+    return cli("test", str(tmp_path), cwd=tmp_path)
+
+
 def test_a_failing_rule_test_prints_a_diff(tmp_path: Path) -> None:
-    (tmp_path / "r.yaml").write_text("rules:\n  - {id: hot, trigger: {uplink: {}}, condition: {'>': [{var: uplink.port}, 3]}, "
-                                     "actions: [multicast: {app_token: 9a3e51c07b22d4f68e15, payload: '01'}]}\n")
-    (tmp_path / "r.test.yaml").write_text(textwrap.dedent("""\
-        tests:
-          - name: expects the wrong payload
-            events:
-              - uplink: {module: "$301$0-0-0-000000001", port: 4}
-            expect:
-              - rule: hot
-                actions: [multicast: {payload_hex: "02"}]
-    """))
-    result = cli("test", str(tmp_path), cwd=tmp_path)
+    result = _rule_test(tmp_path, "{id: hot, trigger: {uplink: {}}, condition: {'>': [{var: uplink.port}, 3]}, "
+                                  "actions: [multicast: {app_token: 9a3e51c07b22d4f68e15, payload: '01'}]}",
+                        "expects the wrong payload", ["{rule: hot, actions: [multicast: {payload_hex: '02'}]}"])
     assert result.returncode == 1
     assert "FAIL" in result.stdout and "expects the wrong payload" in result.stdout
     assert "expected:\n       - rule hot on any event: [{'multicast': {'payload_hex': '02'}}]" in result.stdout
@@ -101,17 +101,8 @@ def test_a_failing_rule_test_prints_a_diff(tmp_path: Path) -> None:
 
 
 def test_a_rule_test_that_expects_a_missing_rule_or_event_says_so(tmp_path: Path) -> None:
-    (tmp_path / "r.yaml").write_text("rules:\n  - {id: hot, trigger: {uplink: {}}, actions: [log: {message: x}]}\n")
-    (tmp_path / "r.test.yaml").write_text(textwrap.dedent("""\
-        tests:
-          - name: mistakes in the expectation
-            events:
-              - uplink: {module: "$301$0-0-0-000000001", port: 4}
-            expect:
-              - {rule: hto, event: 0}
-              - {rule: hot, event: 5}
-    """))
-    result = cli("test", str(tmp_path), cwd=tmp_path)
+    result = _rule_test(tmp_path, "{id: hot, trigger: {uplink: {}}, actions: [log: {message: x}]}",
+                        "mistakes in the expectation", ["{rule: hto, event: 0}", "{rule: hot, event: 5}"])
     assert result.returncode == 1
     assert "expect[0]: no rule 'hto' is loaded (did you mean 'hot'?)" in result.stdout, result.stdout
     assert "expect[1]: event 5 does not exist: this test has 1 event(s), numbered from 0" in result.stdout, result.stdout
