@@ -6,12 +6,14 @@ the next start)."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
+import os
 import signal
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import uvicorn
 
@@ -42,17 +44,39 @@ def _freeze_long_lived() -> None:
     gc.collect()
     gc.freeze()
 
-def _listen(host: str, port: int) -> socket.socket:
-    """The admin HTTP socket, bound here so that a port in use is a clear error before anything
-    runs (uvicorn would log it and exit the process from inside its task)."""
+def _listen(host: str, port: int, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> list[socket.socket]:
+    """The admin HTTP sockets, bound here so that a port in use is a clear error before anything
+    runs (uvicorn would log it and exit the process from inside its task). Every address ``host``
+    resolves to is bound, IPv4 first ("localhost" is often ::1 and 127.0.0.1, and the container's
+    health check asks 127.0.0.1); an address the machine does not have is skipped, as asyncio
+    does. Port 0 binds the first address only, on a free port."""
+    def refuse(reason: str, in_use: bool = False) -> ConfigError:
+        fix = ("If another process holds the port (a daemon still running?), stop it, or set admin.port in the config "
+               "to a free port (0: any free port)") if in_use else "Check admin.host in the config"
+        return ConfigError(f"admin HTTP cannot listen on {host}:{port}: {reason}. {fix}")
+
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-        return socket.create_server((host, port), family=family)
+        found = resolve(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
-        raise ConfigError(
-            f"admin HTTP cannot listen on {host}:{port}: {exc.strerror or exc}. If another process holds the port "
-            "(a daemon still running?), stop it, or set admin.port in the config to a free port (0: any free port)"
-        ) from exc
+        raise refuse(f"cannot resolve {host!r} ({exc.strerror or exc})") from exc
+    addresses = sorted(dict.fromkeys((family, address[:2]) for family, _type, _proto, _name, address in found),
+                       key=lambda entry: entry[0] != socket.AF_INET)
+    bound: list[socket.socket] = []
+    try:
+        for family, address in addresses[:1] if port == 0 else addresses:
+            try:
+                bound.append(socket.create_server(address, family=family))
+            except OSError as exc:
+                if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) and len(addresses) > 1:
+                    continue
+                raise refuse(os.strerror(exc.errno) if exc.errno else str(exc), in_use=exc.errno == errno.EADDRINUSE) from exc
+    except ConfigError:
+        for sock in bound:
+            sock.close()
+        raise
+    if not bound:
+        raise refuse("none of its addresses can be bound on this machine")
+    return bound
 
 
 def _no_rules(ruleset: RuleSet, paths: list[Path]) -> str:
@@ -120,12 +144,12 @@ class Daemon:
                 loop.add_signal_handler(signum, self.stop_requested.set)
             loop.add_signal_handler(signal.SIGHUP, self.reload_requested.set)
             if config.admin.enabled:
-                admin_socket = _listen(config.admin.host, config.admin.port)
+                admin_sockets = _listen(config.admin.host, config.admin.port)
                 admin_server = uvicorn.Server(uvicorn.Config(
                     create_admin_app(engine.health, engine.metrics.render, token, engine.status_page), host=config.admin.host,
                     port=config.admin.port, log_config=None, access_log=False, lifespan="off",
                 ))
-                tasks.append(asyncio.create_task(admin_server.serve(sockets=[admin_socket]), name="admin"))
+                tasks.append(asyncio.create_task(admin_server.serve(sockets=admin_sockets), name="admin"))
                 while not admin_server.started and not tasks[-1].done():
                     await asyncio.sleep(0.01)
                 if tasks[-1].done():

@@ -124,8 +124,7 @@ def problems_from_validation(
     seen: set[tuple[DataPath, str]] = set()
     errors = exc.errors(include_url=False)
     for error in errors:
-        error["loc"] = tuple(part for part in error["loc"] if not (isinstance(part, str) and (
-            part.startswith(("function-", "union[")) or _UNION_MEMBER.match(part))))
+        error["loc"] = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith(("function-", "union["))))
     errors = _merge_union_members(errors)
     for error in errors:
         loc = error["loc"]
@@ -150,24 +149,41 @@ def problems_from_validation(
     return problems
 
 
+def _union_tag_index(loc: tuple[Any, ...]) -> int | None:
+    return next((i for i, part in enumerate(loc) if isinstance(part, str) and _UNION_MEMBER.match(part)), None)
+
+
 def _merge_union_members(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One error for a value no member of a union accepts: "expected text or a mapping, got 12"
-    instead of one error per member."""
-    merged: list[dict[str, Any]] = []
-    by_loc: dict[tuple[Any, ...], dict[str, Any]] = {}
+    """A value that no member of a union accepts gives one error per member, each located under
+    the member's name (``module.str``, ``module.dict[str,any]``). They become one error in the
+    author's words, "expected text or a mapping, got 12"; or, when the value had a member's shape
+    but not its contents (a list with a bad item), that member's errors alone. A key that merely
+    looks like a member's name (``headers: {str: ...}``) is told apart: the members of one union
+    all failed on the same value, under distinct names."""
+    groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], int]]] = {}
     for error in errors:
-        first = by_loc.get(error["loc"])
-        if first is not None and first["type"] in _EXPECTED and error["type"] in _EXPECTED:
-            wanted = first.setdefault("_expected", [_EXPECTED[first["type"]]])
-            if _EXPECTED[error["type"]] not in wanted:
-                wanted.append(_EXPECTED[error["type"]])
-            first["type"], first["msg"] = "union_type", f"expected {' or '.join(wanted)}, got {first.get('input')!r}"
-            continue
-        if first is not None and first["type"] == "union_type" and error["type"] in _EXPECTED:
-            if _EXPECTED[error["type"]] not in first["_expected"]:
-                first["_expected"].append(_EXPECTED[error["type"]])
-            first["msg"] = f"expected {' or '.join(first['_expected'])}, got {first.get('input')!r}"
-            continue
-        by_loc.setdefault(error["loc"], error)
-        merged.append(error)
+        tag = _union_tag_index(error["loc"])
+        if tag is not None:
+            groups.setdefault(error["loc"][:tag], []).append((error, tag))
+    replaced: dict[int, list[dict[str, Any]]] = {}
+    for members in groups.values():
+        shallow = [error for error, tag in members if len(error["loc"]) == tag + 1]
+        names = {error["loc"][tag] for error, tag in members}
+        if len(names) < 2 or any(error["input"] is not shallow[0]["input"] for error in shallow):
+            continue  # not the members of one union: keys that look like member names
+        deep = [{**error, "loc": error["loc"][:tag] + error["loc"][tag + 1:]} for error, tag in members if error not in shallow]
+        if deep:
+            kept = deep
+        elif all(error["type"] in _EXPECTED for error in shallow):
+            wanted = list(dict.fromkeys(_EXPECTED[error["type"]] for error in shallow))
+            kept = [{**shallow[0], "loc": shallow[0]["loc"][:-1], "type": "union_type",
+                     "msg": f"expected {' or '.join(wanted)}, got {shallow[0].get('input')!r}"}]
+        else:
+            kept = [{**error, "loc": error["loc"][:-1]} for error in shallow]
+        replaced[id(members[0][0])] = kept
+        for error, _tag in members[1:]:
+            replaced[id(error)] = []
+    merged: list[dict[str, Any]] = []
+    for error in errors:
+        merged.extend(replaced.get(id(error), [error]))
     return merged

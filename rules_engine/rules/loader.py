@@ -258,7 +258,7 @@ def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: 
         except ValidationError as exc:
             problems.extend(problems_from_validation(exc, action_type.options, source, path, spec.id))
             continue
-        for inner, message, severity in placeholder_problems(options, spec.trigger.kind, decoded_fields):
+        for inner, message, severity in placeholder_problems(name, options, spec.trigger.kind, decoded_fields):
             shown = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in inner).replace(".[", "[")
             problems.append(Problem(source.locate(path + inner), message, spec.id, f"actions[{index}].{name}.{shown}", severity))
         try:

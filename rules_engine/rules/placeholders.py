@@ -38,26 +38,34 @@ _OPEN_BELOW = {("uplink", "signal"), ("device", "state")}
 _ALL_ROOTS = sorted({root for roots in CONTEXT.values() for root in roots})
 
 
-def _strings(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, path + (key,))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, path + (index,))
+#: The options of the built-in actions that are rendered with ``render_template`` ("*": each
+#: value of a mapping). Other texts (a webhook's JSON constants, a plugin action's options) are
+#: sent as written, or read by their plugin in its own way: they are not checked.
+TEMPLATES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "log": (("message",),),
+    "webhook": (("url",), ("headers", "*")),
+}
 
 
-def placeholder_problems(options: Any, trigger_kind: str, decoded_fields: Collection[str] | None
+def _templates(action: str, options: Any) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for template in TEMPLATES.get(action, ()):
+        values: list[tuple[tuple[str | int, ...], Any]] = [((), options)]
+        for part in template:
+            values = [(path + (key,), item) for path, value in values if isinstance(value, dict)
+                      for key, item in (value.items() if part == "*" else [(part, value.get(part))])]
+        yield from ((path, value) for path, value in values if isinstance(value, str))
+
+
+def placeholder_problems(action: str, options: Any, trigger_kind: str, decoded_fields: Collection[str] | None
                          ) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """``(path inside the options, message, severity)`` for each placeholder in a text of
-    ``options`` that names nothing in the context of a ``trigger_kind`` rule. A field that does
-    not exist, or a root this trigger has no value for, is an error; a root that no trigger has,
-    or a decoded field the decoder does not declare (``decoded_fields``), a warning."""
+    """``(path inside the options, message, severity)`` for each placeholder in a template of
+    a built-in ``action`` (:data:`TEMPLATES`) that names nothing in the context of a
+    ``trigger_kind`` rule. A field that does not exist, or a root this trigger has no value for,
+    is an error; a root that no trigger has, or a decoded field the decoder does not declare
+    (``decoded_fields``), a warning."""
     roots = CONTEXT.get(trigger_kind, CONTEXT["uplink"])
     found = []
-    for path, text in _strings(options):
+    for path, text in _templates(action, options):
         for match in _PLACEHOLDER.finditer(text.replace("{{", "").replace("}}", "")):
             problem = _check(match.group(1), trigger_kind, roots, decoded_fields)
             if problem is not None:

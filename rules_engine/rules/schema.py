@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..conductor.addresses import node_type
+from ..conductor.addresses import node_type, normalize_address
 from ..durations import Duration
 
 __all__ = [
@@ -43,12 +43,16 @@ OneOrMany = str | list[str]
 
 def check_addresses(addresses: list[str] | None, kind: str) -> list[str] | None:
     """Module or gateway addresses as Conductor writes them; a bare id would never match."""
+    normalized = []
     for address in addresses or []:
-        found = node_type(address)
+        found, plain = node_type(address), normalize_address(address)  # normalize: %24 for $, as in URLs
+        if "!" in plain:
+            raise ValueError(f"{address!r} is a link address (far!type!near): give the {kind} address alone")
         if not (found.is_module if kind == "module" else found.is_gateway):
             example = "$301$0-0-0-0300a1b2c" if kind == "module" else "$101$0-0-0-db9504a40"
             raise ValueError(f"{address!r} is not a {kind} address: write it as Conductor does, e.g. '{example}'")
-    return addresses
+        normalized.append(plain)
+    return normalized if addresses is not None else None
 
 
 def _check_condition(value: Any) -> Any:

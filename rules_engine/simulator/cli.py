@@ -28,7 +28,8 @@ def is_loopback(host: str) -> bool:
 
 @click.command("simulate")
 @click.option("--devices", default=200, show_default=True, type=click.IntRange(min=1), help="Number of modules.")
-@click.option("--gateways", default=4, show_default=True, type=click.IntRange(min=1), help="Number of Symphony gateways.")
+@click.option("--gateways", default=4, show_default=True, type=click.IntRange(min=0),
+              help="Number of Symphony gateways (0: an LTE-M fleet, --lte-fraction 1).")
 @click.option("--app-tokens", default=1, show_default=True, type=click.IntRange(min=1), help="Number of AppTokens (generated).")
 @click.option("--app-token", "app_token_hashes", multiple=True, help="Use this AppToken hash (repeatable).")
 @click.option("--lte-fraction", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),

@@ -92,3 +92,26 @@ def test_condition_vars_are_checked_against_the_trigger_context(tmp_path: Path) 
                for p in problems), problems
     assert any("rule 'quiet'" in p and "a silence event has no 'decoded'" in p for p in problems), problems
     assert not any("rule 'fine'" in p for p in problems), problems
+
+
+def test_only_the_texts_that_are_rendered_are_checked(tmp_path: Path) -> None:
+    """TEMPLATES lists what the built-in actions render: a webhook's JSON constant is sent as
+    written (a chat card's own template, say), so its braces are neither rendered nor checked."""
+    from rules_engine.pipeline.match import Matcher
+    from rules_engine.rules.index import RuleIndex
+
+    toolkit = Toolkit.create(load_config(ROOT / "engine.yaml"), plugins_dir=ROOT / "plugins")
+    (tmp_path / "r.yaml").write_text(
+        "rules:\n  - id: r\n    trigger: {uplink: {}}\n    actions:\n"
+        '      - log: {message: "m {uplink.module}"}\n'
+        '      - webhook: {url: "https://x.example/{uplink.module}", headers: {X-M: "{uplink.module}"},'
+        ' json: {card: "Device ${device.name} {site.label} {uplink.module}"}}\n')
+    ruleset = load_rules([tmp_path / "r.yaml"], toolkit)
+    assert not ruleset.problems, [str(p) for p in ruleset.problems]
+    event = _events()["uplink"]
+    intents = Matcher(RuleIndex(ruleset.rules)).match(event, MemoryStateStore()).firings[0].intents  # type: ignore[arg-type]
+    module = event.item.uplink.module  # type: ignore[attr-defined]
+    log, webhook = intents[0].params, intents[1].params
+    assert log["message"] == f"m {module}"
+    assert webhook["url"] == f"https://x.example/{module}" and webhook["headers"] == {"X-M": module}
+    assert webhook["json"] == {"card": "Device ${device.name} {site.label} {uplink.module}"}

@@ -90,8 +90,13 @@ def test_is_loopback() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.1") and not is_loopback("example.com")
 
 
-@pytest.mark.parametrize("option, value", [("--devices", "-5"), ("--gateways", "0"), ("--app-tokens", "0"),
+@pytest.mark.parametrize("option, value", [("--devices", "-5"), ("--gateways", "-1"), ("--app-tokens", "0"),
                                            ("--lte-fraction", "1.5"), ("--interval", "0"), ("--history", "-1")])
 def test_refuses_impossible_fleet_sizes_and_rates(option: str, value: str) -> None:
     result = CliRunner().invoke(simulate_command, ["--port", "0", option, value])
     assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output, result.output
+
+
+def test_no_gateway_is_an_lte_m_fleet_only() -> None:
+    result = CliRunner().invoke(simulate_command, ["--port", "0", "--gateways", "0", "--lte-fraction", "0.5"])
+    assert result.exit_code != 0 and "Symphony modules need at least one gateway" in result.output, result.output
