@@ -44,6 +44,7 @@ def _freeze_long_lived() -> None:
     gc.collect()
     gc.freeze()
 
+
 def _listen(host: str, port: int, resolve: Callable[..., list[Any]] = socket.getaddrinfo) -> list[socket.socket]:
     """The admin HTTP sockets, bound here so that a port in use is a clear error before anything
     runs (uvicorn would log it and exit the process from inside its task). Every address ``host``

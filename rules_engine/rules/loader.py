@@ -19,7 +19,7 @@ from .diagnostics import Problem, did_you_mean, problems_from_validation
 from .guards import extract_guards
 from .placeholders import var_problems
 from .schema import RuleFile, RuleSpec
-from .source import DataPath, SourceMap, load_yaml
+from .source import DataPath, SourceMap, format_path, load_yaml
 
 if TYPE_CHECKING:
     from ..toolkit import Toolkit
@@ -175,9 +175,10 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
             decoder_fields = toolkit.decoder_fields(spec.decoder)
 
     app_tokens = _resolve_tokens(spec, toolkit, problem)
+    # the decoded fields this rule sees, when its decoder (or every decoder of its AppTokens) declares them
+    fields = decoder_fields if decoder_fields is not None else toolkit.known_decoded_fields(app_tokens)
     condition = compile_json_logic(spec.condition, ("condition",), "condition")
     if condition is not None:
-        fields = decoder_fields if decoder_fields is not None else toolkit.known_decoded_fields(app_tokens)
         for warning in toolkit.lint(spec.condition, fields):
             problem(("condition",) + json_path_to_data_path(warning.path), warning.message, "condition", severity="warning")
         for _path, message, severity in var_problems(toolkit.var_paths(spec.condition), spec.trigger.kind):
@@ -192,9 +193,7 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
                 keys[name] = key_function(modifier.key, toolkit.compile_expr)
             except ConditionError as exc:
                 problem((name, "key") + json_path_to_data_path(exc.path), exc.reason, f"{name}.key")
-    if decoder_fields is None and spec.decoder is None:
-        decoder_fields = toolkit.known_decoded_fields(app_tokens)
-    actions = _build_actions(spec, toolkit, source, prefix, problems, decoder_fields)
+    actions = _build_actions(spec, toolkit, source, prefix, problems, fields if spec.decoder is None else decoder_fields)
     if problems and any(p.severity == "error" for p in problems):
         return None, problems
     trigger = spec.trigger
@@ -259,14 +258,13 @@ def _build_actions(spec: RuleSpec, toolkit: Toolkit, source: SourceMap, prefix: 
             problems.extend(problems_from_validation(exc, action_type.options, source, path, spec.id))
             continue
         for inner, message, severity in placeholder_problems(name, options, spec.trigger.kind, decoded_fields):
-            shown = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in inner).replace(".[", "[")
-            problems.append(Problem(source.locate(path + inner), message, spec.id, f"actions[{index}].{name}.{shown}", severity))
+            problems.append(Problem(source.locate(path + inner), message, spec.id, f"actions[{index}].{name}.{format_path(inner)}",
+                                    severity))
         try:
             planned = action_type.build(validated, context)
         except OptionError as exc:
-            field_path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in exc.field).replace(".[", "[")
             problems.append(Problem(source.locate(path + exc.field, key=True), str(exc), spec.id,
-                                    f"actions[{index}].{name}.{field_path}"))
+                                    f"actions[{index}].{name}.{format_path(exc.field)}"))
             continue
         except ConditionError as exc:
             problems.append(Problem(source.locate(path), f"{exc}", spec.id, f"actions[{index}].{name}"))

@@ -63,11 +63,10 @@ def placeholder_problems(action: str, options: Any, trigger_kind: str, decoded_f
     ``trigger_kind`` rule. A field that does not exist, or a root this trigger has no value for,
     is an error; a root that no trigger has, or a decoded field the decoder does not declare
     (``decoded_fields``), a warning."""
-    roots = CONTEXT.get(trigger_kind, CONTEXT["uplink"])
     found = []
     for path, text in _templates(action, options):
         for match in _PLACEHOLDER.finditer(text.replace("{{", "").replace("}}", "")):
-            problem = _check(match.group(1), trigger_kind, roots, decoded_fields)
+            problem = _check(match.group(1), trigger_kind, decoded_fields)
             if problem is not None:
                 found.append((path, f"{{{match.group(1)}}}: {problem[0]}; it would render as null", problem[1]))
     return found
@@ -76,17 +75,16 @@ def placeholder_problems(action: str, options: Any, trigger_kind: str, decoded_f
 def var_problems(paths: Collection[str], trigger_kind: str) -> list[tuple[str, str, str]]:
     """``(path, message, severity)`` for each ``var`` path of a condition that names nothing in
     the context of a ``trigger_kind`` rule (decoded fields are the condition lint's)."""
-    roots = CONTEXT.get(trigger_kind, CONTEXT["uplink"])
     found = []
     for dotted in paths:
-        problem = _check(dotted, trigger_kind, roots, None) if dotted else None
+        problem = _check(dotted, trigger_kind, None) if dotted else None
         if problem is not None:
             found.append((dotted, f"{{\"var\": \"{dotted}\"}}: {problem[0]}; it reads as null", problem[1]))
     return found
 
 
-def _check(dotted: str, kind: str, roots: dict[str, Collection[str] | None], decoded_fields: Collection[str] | None
-           ) -> tuple[str, str] | None:
+def _check(dotted: str, kind: str, decoded_fields: Collection[str] | None) -> tuple[str, str] | None:
+    roots = CONTEXT.get(kind, CONTEXT["uplink"])
     parts = dotted.split(".")
     root = parts[0]
     if root not in roots:
