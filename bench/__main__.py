@@ -23,9 +23,6 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(names)}", file=sys.stderr)
         return 2
-    from rules_engine._compiled import installed
-
-    print(f"Python {sys.version.split()[0]}; rules_engine: {installed().summary}", flush=True)
     for name in wanted or names:
         print(f"\n=== {name[len('bench_'):]} ===", flush=True)
         started = time.perf_counter()

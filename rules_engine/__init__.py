@@ -7,10 +7,6 @@ The public API for plugin authors (pinned by ``tests/test_public_api.py``)::
 
 from __future__ import annotations
 
-from . import _compiled
-
-_compiled.install()  # before any compiled module is imported: a stale one runs from its source
-
 from .actions import ActionFailed, ActionType, BuildContext, ExecutionContext, OptionError, Plan
 from .errors import (
     CodecSpecError,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, _compiled
+from . import __version__
 from .cli_ledger import ledger_group
 from .cli_rules import plugins_command, replay_command, test_command, validate_command
 from .simulator.cli import simulate_command
@@ -15,7 +15,7 @@ __all__ = ["main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="rules-engine", message=f"%(prog)s %(version)s, {_compiled.installed().summary}")
+@click.version_option(__version__, prog_name="rules-engine")
 def main() -> None:
     """Automation rules engine for Link Labs Conductor.
 

@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 import uvicorn
 
-from ._compiled import installed
 from .admin import check_admin_binding, create_admin_app
 from .clock import SystemClock
 from .conductor import ConductorClient
@@ -165,7 +164,6 @@ class Daemon:
             log.info("rules-engine running", extra={
                 "app_tokens": list(config.app_tokens), "rules": len(ruleset.rules), "ledger": str(config.ledger.path),
                 "admin": f"http://{config.admin.host}:{self.admin_port}" if admin_server else "off", "project": PROJECT,
-                "build": installed().summary,
             })
             await self.stop_requested.wait()
             log.info("stopping: finishing the current cycle")
