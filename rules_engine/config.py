@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, Valid
 from .conductor.addresses import is_app_token, node_type
 from .durations import Duration, format_duration
 from .errors import ConfigError, RuleError
-from .rules.diagnostics import problems_from_validation
+from .rules.diagnostics import LocatedValueError, problems_from_validation
 from .rules.source import load_yaml
 
 __all__ = [
@@ -236,13 +236,22 @@ class EngineConfig(_Strict):
     @model_validator(mode="after")
     def _retention_keeps_the_overlap(self) -> EngineConfig:
         kept = self.ledger.retention.uplinks
-        for alias, token in self.app_tokens.items():
-            if kept <= token.overlap:
-                raise ValueError(
-                    f"ledger.retention.uplinks ({format_duration(kept)}) must be longer than the overlap of AppToken "
-                    f"'{alias}' ({format_duration(token.overlap)}): each poll re-reads the overlap, and only the uplinks "
-                    "still kept are recognised as already processed (the rest would fire again). Keep uplinks for days"
-                )
+        short = [(alias, token.overlap) for alias, token in self.app_tokens.items() if kept <= token.overlap]
+        if short:
+            retention_set = ("ledger" in self.model_fields_set and "retention" in self.ledger.model_fields_set
+                             and "uplinks" in self.ledger.retention.model_fields_set)
+            tokens = ", ".join(f"'{alias}' ({format_duration(overlap)})" for alias, overlap in short)
+            why = ("each poll re-reads the overlap, and only the uplinks still kept are recognised as already "
+                   "processed (the rest would fire again)")
+            if retention_set:  # where the fix most likely is: the retention the file shortened...
+                raise LocatedValueError(
+                    f"{format_duration(kept)} must be longer than the overlap of AppToken{'s' if len(short) > 1 else ''} "
+                    f"{tokens}: {why}. Keep uplinks for days, or lower the overlap", ("ledger", "retention", "uplinks"))
+            alias, overlap = short[0]  # ...or else the overlap it raised
+            others = f" (as must the overlap of {', '.join(repr(a) for a, _ in short[1:])})" if len(short) > 1 else ""
+            raise LocatedValueError(
+                f"{format_duration(overlap)} must be shorter than ledger.retention.uplinks ({format_duration(kept)}){others}: "
+                f"{why}. Lower the overlap, or keep uplinks longer", ("app_tokens", alias, "overlap"))
         return self
 
     def resolve_app_token(self, name_or_hash: str) -> str:

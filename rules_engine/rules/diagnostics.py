@@ -14,7 +14,16 @@ from pydantic import BaseModel, ValidationError
 
 from .source import DataPath, Located, SourceMap, format_path
 
-__all__ = ["Problem", "did_you_mean", "problems_from_validation", "allowed_keys"]
+__all__ = ["Problem", "LocatedValueError", "did_you_mean", "problems_from_validation", "allowed_keys"]
+
+
+class LocatedValueError(ValueError):
+    """Raised by a model validator whose error is about one key below the model (``path``,
+    relative to it): the problem is then located at that key in the file, not at the model."""
+
+    def __init__(self, message: str, path: DataPath) -> None:
+        super().__init__(message)
+        self.path = tuple(path)
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,9 @@ def problems_from_validation(
     errors = exc.errors(include_url=False)
     for error in errors:
         error["loc"] = tuple(part for part in error["loc"] if not (isinstance(part, str) and part.startswith(("function-", "union["))))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, LocatedValueError):
+            error["loc"] += cause.path
     errors = _merge_union_members(errors)
     for error in errors:
         loc = error["loc"]

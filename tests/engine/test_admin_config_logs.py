@@ -129,10 +129,32 @@ def test_uplink_retention_shorter_than_an_overlap_is_refused(tmp_path: Path) -> 
     path = tmp_path / "engine.yaml"
     token = "9a3e51c07b22d4f68e15"
     path.write_text(f"app_tokens: {{plant: {{token: {token}, overlap: 2m}}}}\nledger: {{retention: {{uplinks: 2m}}}}\n")
-    with pytest.raises(ConfigError, match=r"ledger.retention.uplinks \(2m\) must be longer than the overlap of AppToken 'plant' \(2m\)"):
+    with pytest.raises(ConfigError, match=r"ledger.retention.uplinks: 2m must be longer than the overlap of AppToken 'plant' \(2m\)"):
         load_config(path)
     path.write_text(f"app_tokens: {{plant: {{token: {token}, overlap: 2m}}}}\nledger: {{retention: {{uplinks: 1d}}}}\n")
     assert load_config(path).ledger.retention.uplinks.total_seconds() == 86400
+
+
+def test_the_retention_error_points_at_the_key_to_fix_and_names_every_token_at_fault(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    tokens = ("app_tokens:\n"
+              "  plant: {token: 9a3e51c07b22d4f68e15, overlap: 40d}\n"
+              "  yard:\n    token: 9a3e51c07b22d4f68e16\n    overlap: 45d\n"
+              "  dock: {token: 9a3e51c07b22d4f68e17}\n")
+    # the file shortened the retention: the error is at that key, and names both tokens
+    path.write_text(tokens + "ledger:\n  retention:\n    uplinks: 40d\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    (line,) = [text.strip() for text in str(refused.value).splitlines()[1:]]
+    assert line.startswith(f"{path}:9:14: ledger.retention.uplinks: 40d must be longer than the overlap of "
+                           "AppTokens 'plant' (40d), 'yard' (45d):"), line
+    # the retention is the default (30 days): the error is at the first overlap that exceeds it
+    path.write_text(tokens)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    (line,) = [text.strip() for text in str(refused.value).splitlines()[1:]]
+    assert line.startswith(f"{path}:2:49: app_tokens.plant.overlap: 40d must be shorter than ledger.retention.uplinks "
+                           "(30d) (as must the overlap of 'yard'):"), line
 
 
 def test_unknown_decoders_in_the_config_are_all_reported_with_their_lines(tmp_path: Path) -> None:
