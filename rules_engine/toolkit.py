@@ -26,23 +26,25 @@ __all__ = ["Toolkit", "ConstantPayload", "explain_payload"]
 _SCOPED = {"map", "filter", "reduce", "all", "some", "none"}
 
 
-def _var_paths(node: Any) -> Iterable[str]:
+def _var_paths(node: Any, where: tuple[str | int, ...] = ()) -> Iterable[tuple[str, tuple[str | int, ...]]]:
+    """Each constant ``var`` path with where it is in ``node`` (the path to the path's text)."""
     if isinstance(node, list):
-        for item in node:
-            yield from _var_paths(item)
+        for index, item in enumerate(node):
+            yield from _var_paths(item, where + (index,))
         return
     if not isinstance(node, dict) or len(node) != 1:
         return
     ((operator, argument),) = node.items()
     if operator == "var":
-        path = argument[0] if isinstance(argument, list) and argument else argument
+        listed = isinstance(argument, list) and bool(argument)
+        path = argument[0] if listed else argument
         if isinstance(path, str) and path:
-            yield path
+            yield path, where + (("var", 0) if listed else ("var",))
         return
     if operator in _SCOPED and isinstance(argument, list):
-        yield from _var_paths(argument[:1])
+        yield from _var_paths(argument[:1], where + (operator,))
         return
-    yield from _var_paths(argument)
+    yield from _var_paths(argument, where + (operator,))
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,15 @@ class Toolkit:
     @staticmethod
     def var_paths(condition: Any) -> tuple[str, ...]:
         """Constant ``var`` paths read from the context (not those inside ``some``/``map``... scopes)."""
-        return tuple(dict.fromkeys(_var_paths(condition)))
+        return tuple(dict.fromkeys(path for path, _where in _var_paths(condition)))
+
+    @staticmethod
+    def var_locations(condition: Any) -> dict[str, tuple[str | int, ...]]:
+        """:meth:`var_paths`, each with where it first appears in ``condition`` (a data path)."""
+        found: dict[str, tuple[str | int, ...]] = {}
+        for path, where in _var_paths(condition):
+            found.setdefault(path, where)
+        return found
 
     # -- decoders ----------------------------------------------------------------------------
 

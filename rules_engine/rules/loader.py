@@ -181,8 +181,9 @@ def _load_rule(raw: Any, index: int, source: SourceMap, toolkit: Toolkit) -> tup
     if condition is not None:
         for warning in toolkit.lint(spec.condition, fields):
             problem(("condition",) + json_path_to_data_path(warning.path), warning.message, "condition", severity="warning")
-        for _path, message, severity in var_problems(toolkit.var_paths(spec.condition), spec.trigger.kind):
-            problem(("condition",), message, "condition", severity=severity)
+        located = toolkit.var_locations(spec.condition)
+        for path, message, severity in var_problems(located, spec.trigger.kind):
+            problem(("condition",) + located[path], message, "condition", severity=severity)
     clear = None
     if spec.edge is not None and spec.edge.clear is not None:
         clear = compile_json_logic(spec.edge.clear, ("edge", "clear"), "edge.clear")
