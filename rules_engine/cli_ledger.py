@@ -51,7 +51,9 @@ def _show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, title: 
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-limit_option = click.option("--limit", default=20, show_default=True, help="How many rows (newest first).")
+ROW_ID = click.IntRange(0, 2**63 - 1)  # what SQLite's INTEGER holds
+limit_option = click.option("--limit", type=click.IntRange(1, 1_000_000), default=20, show_default=True,
+                            help="How many rows (newest first), 1 to 1,000,000.")
 
 
 @click.group("ledger")
@@ -110,7 +112,7 @@ def firings_command(ctx: click.Context, limit: int, rule: str | None, as_json: b
 
 
 @ledger_group.command("firing")
-@click.argument("firing_id", type=int)
+@click.argument("firing_id", type=ROW_ID)
 @click.pass_context
 def firing_command(ctx: click.Context, firing_id: int) -> None:
     """One firing in full: the event, the evaluation trace and each action's fate."""
@@ -161,7 +163,7 @@ def sends_command(ctx: click.Context, limit: int, status: str | None, as_json: b
 
 
 @ledger_group.command("send")
-@click.argument("send_id", type=int)
+@click.argument("send_id", type=ROW_ID)
 @json_option
 @click.pass_context
 def send_command(ctx: click.Context, send_id: int, as_json: bool) -> None:

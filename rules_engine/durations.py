@@ -11,6 +11,8 @@ from pydantic import BeforeValidator, PlainSerializer
 __all__ = ["parse_duration", "Duration", "format_duration"]
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+# Longer ones (infinity among them) overflow a timedelta, or a datetime once added to today.
+_LONGEST = 1000 * 365.25 * 86400
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
@@ -27,6 +29,8 @@ def parse_duration(value: Any) -> timedelta:
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip().replace(" ", "").lower()
+        if text.startswith("-"):
+            raise ValueError(f"a duration cannot be negative, got {value!r}")
         if re.fullmatch(r"\d+(\.\d+)?", text):
             seconds = float(text)
         else:
@@ -42,8 +46,12 @@ def parse_duration(value: Any) -> timedelta:
                 )
     else:
         raise ValueError(f"expected a duration such as 30s, 10m, 1h30m or a number of seconds, got {value!r}")
+    if seconds != seconds:
+        raise ValueError(f"a duration must be a number of seconds, got {value!r}")
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative, got {value!r}")
+    if seconds > _LONGEST:
+        raise ValueError(f"a duration cannot be longer than 1000 years (52143w), got {value!r}")
     return timedelta(seconds=seconds)
 
 

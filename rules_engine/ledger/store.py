@@ -22,6 +22,19 @@ from .migrations import migrations
 __all__ = ["Ledger"]
 
 
+def _foreign_tables(db: Database) -> str:
+    """The tables of a database that holds tables but no record of the engine's migrations (an
+    other application's database), named for an error; ``""`` for a ledger or an empty database."""
+    tables = [name for name in db.table_names() if not name.startswith("sqlite_")]
+    if not tables:
+        return ""
+    if migrations.migrations_table in tables and db.execute(
+            f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1", [migrations.name]).fetchone():
+        return ""
+    shown = ", ".join(sorted(tables)[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    return shown
+
+
 def _connect(uri: str) -> sqlite3.Connection:
     connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
     connection.execute("PRAGMA busy_timeout = 10000")
@@ -65,6 +78,10 @@ class Ledger:
         os.write(fd, str(os.getpid()).encode())
         try:
             connection = _connect(f"file:{path}?mode=rwc")
+            foreign = _foreign_tables(Database(connection))
+            if foreign:  # never touch another application's database: not its journal mode, not its tables
+                raise LedgerError(f"{path} is not a rules-engine ledger: it holds other tables ({foreign}) and no record of "
+                                  "the engine's schema. Give 'ledger.path' a new file")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise LedgerError(f"{path}: cannot switch the ledger to WAL mode (got {mode}); is it on a network file system?")
@@ -75,6 +92,10 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             os.close(fd)
             raise LedgerError(f"{path}: cannot open the ledger: {exc}") from exc
+        except LedgerError:
+            connection.close()
+            os.close(fd)
+            raise
         return ledger
 
     @classmethod
@@ -88,7 +109,15 @@ class Ledger:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{path}: cannot open the ledger read-only: {exc}") from exc
-        pending = migrations.pending(Database(connection))
+        db = Database(connection)
+        foreign = _foreign_tables(db)
+        if foreign:
+            raise LedgerError(f"{path} is not a rules-engine ledger: it holds other tables ({foreign}) and no record of the "
+                              "engine's schema (check 'ledger.path' or --ledger)")
+        if not db.table_names():
+            raise LedgerError(f"{path} holds no ledger yet (an empty database); the daemon creates the ledger's tables "
+                              "on its first start (check 'ledger.path' or --ledger)")
+        pending = migrations.pending(db)
         if pending:
             raise LedgerError(f"{path}: the ledger schema is older than this version; start the daemon once to migrate it")
         return cls(path, connection, writable=False)

@@ -3,6 +3,8 @@ file:line:column, so every later error can point at the exact place a user has t
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,8 +128,11 @@ def load_yaml(path: str | Path, text: str | None = None) -> tuple[Any, SourceMap
         document = yaml.load(text)
     except DuplicateKeyError as exc:
         mark = exc.problem_mark
+        # ruamel's text quotes both values: never repeat them (a duplicated password would be printed)
+        key = re.match(r'found duplicate key "(.*?)" with value', exc.problem or "")
         raise RuleError(
-            f"duplicate key: {exc.problem.split(chr(10))[0]}; each key may appear once in a mapping",
+            f"duplicate key {key.group(1)!r}: each key may appear once in a mapping" if key
+            else "duplicate key: each key may appear once in a mapping",
             name, mark.line + 1, mark.column + 1,
         ) from exc
     except MarkedYAMLError as exc:

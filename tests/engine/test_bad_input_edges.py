@@ -1,0 +1,103 @@
+"""Input at the edges: overflowing durations and row numbers, another application's database,
+and a duplicated secret: each a clear error, never a traceback or a leaked value."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rules_engine.cli import main
+from rules_engine.config import load_config
+from rules_engine.durations import parse_duration
+from rules_engine.errors import ConfigError, LedgerError
+from rules_engine.ledger.store import Ledger
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (float("inf"), "cannot be longer than 1000 years"),
+    ("99999999999999999999d", "cannot be longer than 1000 years"),
+    (10**30, "cannot be longer than 1000 years"),
+    (float("nan"), "must be a number of seconds"),
+    ("-5m", "cannot be negative"),
+    (-5, "cannot be negative"),
+])
+def test_durations_out_of_range_are_refused_with_the_reason(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_duration(value)
+
+
+def test_the_longest_duration_still_works_with_dates() -> None:
+    from datetime import datetime, timezone
+
+    longest = parse_duration("52143w")
+    assert datetime(2026, 11, 26, tzinfo=timezone.utc) + longest > datetime(3000, 1, 1, tzinfo=timezone.utc)
+
+
+def test_an_infinite_overlap_in_the_config_is_located_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    path.write_text("app_tokens:\n  plant:\n    token: 9a3e51c07b22d4f68e15\n    overlap: .inf\n")
+    with pytest.raises(ConfigError, match=r"engine.yaml:4:14: app_tokens.plant.overlap: a duration cannot be longer"):
+        load_config(path)
+
+
+def test_a_duplicated_password_is_reported_without_its_values(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    path.write_text("conductor:\n  username: ops\n  password: hunter2secret\n  password: hunter3secret\n")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert "engine.yaml:4:3: duplicate key 'password': each key may appear once" in str(refused.value)
+    assert "hunter" not in str(refused.value)
+
+
+def _foreign_database(path: Path) -> None:
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    connection.execute("INSERT INTO customers (name) VALUES ('acme')")
+    connection.commit()
+    connection.close()
+
+
+def test_another_applications_database_is_never_written(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    _foreign_database(path)
+    with pytest.raises(LedgerError, match=r"crm.db is not a rules-engine ledger: it holds other tables \(customers\)"):
+        Ledger.open_writer(path)
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT name FROM sqlite_master").fetchall() == [("customers",)]
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # not switched to WAL
+    connection.close()
+    # the lock was released: a second attempt says the same, not "in use by another process"
+    with pytest.raises(LedgerError, match="is not a rules-engine ledger"):
+        Ledger.open_writer(path)
+
+
+def test_readers_tell_a_foreign_database_and_an_empty_one_apart(tmp_path: Path) -> None:
+    foreign, empty = tmp_path / "crm.db", tmp_path / "empty.db"
+    _foreign_database(foreign)
+    empty.write_bytes(b"")
+    runner = CliRunner()
+    result = runner.invoke(main, ["ledger", "--ledger", str(foreign), "summary"])
+    assert result.exit_code == 1 and "is not a rules-engine ledger" in result.output
+    assert "migrate" not in result.output  # the old advice would have had the daemon write into it
+    result = runner.invoke(main, ["ledger", "--ledger", str(empty), "summary"])
+    assert result.exit_code == 1 and "holds no ledger yet (an empty database)" in result.output
+    # an empty database is a fine place to start a ledger
+    Ledger.open_writer(empty).close()
+    assert runner.invoke(main, ["ledger", "--ledger", str(empty), "summary"]).exit_code == 0
+
+
+@pytest.mark.parametrize("arguments", [
+    ["uplinks", "--limit", "99999999999999999999"],
+    ["uplinks", "--limit", "-1"],
+    ["firings", "--limit", "0"],
+    ["firing", "99999999999999999999"],
+    ["send", "--", "-3"],
+])
+def test_row_numbers_out_of_range_are_usage_errors(tmp_path: Path, arguments: list[str]) -> None:
+    Ledger.open_writer(tmp_path / "ledger.db").close()
+    result = CliRunner().invoke(main, ["ledger", "--ledger", str(tmp_path / "ledger.db"), *arguments])
+    assert result.exit_code == 2, result.output
+    assert "is not in the range" in result.output and "Traceback" not in result.output
