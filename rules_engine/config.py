@@ -142,6 +142,14 @@ class AppTokenConfig(_Strict):
             )
         return self
 
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, ports: dict[int, str]) -> dict[int, str]:
+        for port in ports:
+            if not 0 <= port <= 255:
+                raise LocatedValueError(f"port {port} is not a Conductor port: ports are 0 to 255", (port,))
+        return ports
+
     @field_validator("token")
     @classmethod
     def _token(cls, value: str) -> str:
@@ -234,6 +242,17 @@ class EngineConfig(_Strict):
         return decoders
 
     @model_validator(mode="after")
+    def _one_alias_per_token(self) -> EngineConfig:
+        first: dict[str, str] = {}
+        for alias, token in self.app_tokens.items():
+            if token.token in first:
+                raise LocatedValueError(
+                    f"the same AppToken as '{first[token.token]}': each AppToken is polled once, under one alias; "
+                    "remove one of the two aliases", ("app_tokens", alias, "token"))
+            first[token.token] = alias
+        return self
+
+    @model_validator(mode="after")
     def _retention_keeps_the_overlap(self) -> EngineConfig:
         kept = self.ledger.retention.uplinks
         short = [(alias, token.overlap) for alias, token in self.app_tokens.items() if kept <= token.overlap]
@@ -295,3 +314,4 @@ def load_config(path: str | Path) -> EngineConfig:
     )
     loaded._source = source
     return loaded
+

@@ -105,7 +105,8 @@ def create_plugin_manager(
     if plugins_dir is not None:
         directory = Path(plugins_dir)
         if not directory.is_dir():
-            raise PluginError(f"plugins directory {directory} does not exist; create it or fix 'plugins_dir'")
+            what = "is a file, not a directory" if directory.exists() else "does not exist"
+            raise PluginError(f"plugins directory {directory} {what}; create it or fix 'plugins_dir'")
         for path in sorted(directory.glob("*.py")):
             if path.name.startswith("_"):
                 continue

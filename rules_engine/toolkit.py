@@ -15,7 +15,7 @@ from .actions import OptionError
 from .codec import CodecSpecError, compile_payload
 from .conditions import OperatorRegistry, lint_condition
 from .config import EngineConfig
-from .errors import ConfigError
+from .errors import ConfigError, PluginError
 from .models import DecodedUplink, Event, Uplink
 from .pipeline.decode import Decoding
 from .plugins import Registries, create_plugin_manager, load_registries
@@ -104,6 +104,10 @@ class Toolkit:
         extra_plugins: Iterable[tuple[str, object]] = (),
     ) -> Toolkit:
         config = config or EngineConfig()
+        if plugins_dir is None and config.plugins_dir is not None and not config.plugins_dir.is_dir():
+            what = "is a file, not a directory" if config.plugins_dir.exists() else "does not exist"
+            raise PluginError(f"{config.where('plugins_dir')}plugins_dir: {config.plugins_dir} {what}; "
+                              "create it or fix 'plugins_dir'")
         manager = create_plugin_manager(plugins_dir or config.plugins_dir, entry_points=entry_points, extra=extra_plugins)
         return cls(config, load_registries(manager))
 

@@ -55,6 +55,9 @@ class Ledger:
     def open_writer(cls, path: str | Path, *, synchronous: str = "NORMAL") -> Ledger:
         """Open (creating and migrating as needed) for writing; refuse if another process writes."""
         path = Path(path)
+        if path.is_dir():
+            raise LedgerError(f"the ledger path {path} is a directory; name the ledger's file (for example "
+                              f"{path / 'ledger.db'}) in 'ledger.path'")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -104,6 +107,8 @@ class Ledger:
         path = Path(path)
         if not path.exists():
             raise LedgerError(f"no ledger at {path}; the daemon creates it on its first start (check 'ledger.path')")
+        if path.is_dir():
+            raise LedgerError(f"the ledger path {path} is a directory, not a ledger file (check 'ledger.path' or --ledger)")
         try:
             connection = _connect(f"file:{path}?mode=ro")
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()

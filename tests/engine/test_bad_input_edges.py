@@ -101,3 +101,38 @@ def test_row_numbers_out_of_range_are_usage_errors(tmp_path: Path, arguments: li
     result = CliRunner().invoke(main, ["ledger", "--ledger", str(tmp_path / "ledger.db"), *arguments])
     assert result.exit_code == 2, result.output
     assert "is not in the range" in result.output and "Traceback" not in result.output
+
+
+def test_decoder_ports_must_be_conductor_ports(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    path.write_text("app_tokens:\n  plant:\n    token: 9a3e51c07b22d4f68e15\n    ports: {7: ack, 70000: ack}\n")
+    with pytest.raises(ConfigError, match=r"engine.yaml:4:\d+: app_tokens.plant.ports\[70000\]: port 70000 is not a "
+                                          r"Conductor port: ports are 0 to 255"):
+        load_config(path)
+    path.write_text("app_tokens:\n  plant:\n    token: 9a3e51c07b22d4f68e15\n    ports: {0: ack, 255: ack}\n")
+    assert set(load_config(path).app_tokens["plant"].ports) == {0, 255}
+
+
+def test_one_apptoken_under_two_aliases_is_refused_at_the_second(tmp_path: Path) -> None:
+    path = tmp_path / "engine.yaml"
+    path.write_text("app_tokens:\n  plant: {token: 9a3e51c07b22d4f68e15}\n  yard: {token: 9A3E51C07B22D4F68E15}\n")
+    with pytest.raises(ConfigError, match=r"engine.yaml:3:17: app_tokens.yard.token: the same AppToken as 'plant'"):
+        load_config(path)
+
+
+def test_a_plugins_dir_that_is_a_file_or_missing_is_named_at_its_line(tmp_path: Path) -> None:
+    from rules_engine.errors import PluginError
+    from rules_engine.toolkit import Toolkit
+
+    path = tmp_path / "engine.yaml"
+    for target, what in ((path, "is a file, not a directory"), (tmp_path / "nowhere", "does not exist")):
+        path.write_text(f"app_tokens: {{plant: {{token: 9a3e51c07b22d4f68e15}}}}\nplugins_dir: {target}\n")
+        with pytest.raises(PluginError, match=rf"engine.yaml:2:14: plugins_dir: {target} {what}"):
+            Toolkit.create(load_config(path))
+
+
+def test_a_ledger_path_that_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match=r"is a directory; name the ledger's file"):
+        Ledger.open_writer(tmp_path)
+    result = CliRunner().invoke(main, ["ledger", "--ledger", str(tmp_path), "summary"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
