@@ -91,6 +91,7 @@ _EXPECTED = {
     "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number", "float_type": "a number",
     "float_parsing": "a number", "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping",
     "model_type": "a mapping", "model_attributes_type": "a mapping", "list_type": "a list", "none_required": "null",
+    "path_type": "a file path (text)",
 }
 #: The names pydantic gives the members of a union in an error's location (``str``, ``dict[str,any]``...).
 _UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|bytes)$|^(dict|list|tuple|set|frozenset|literal|json-or-python|"
@@ -149,6 +150,10 @@ def problems_from_validation(
             message = f"unknown key '{key}'{hint}{expected}"
             where = source.locate(path, key=True)
             field = format_path(prefix[2:] + tuple(loc[:-1])) if prefix[:1] == ("rules",) else format_path(loc[:-1])
+        elif loc[-1:] == ("[key]",):  # a mapping's key, not its value, is wrong: point at the key
+            message = f"key {loc[-2]!r}: {_readable(error)}" if len(loc) > 1 else _readable(error)
+            where = source.locate(path[:-1], key=True)
+            field = format_path(prefix[2:] + tuple(loc[:-2])) if prefix[:1] == ("rules",) else format_path(loc[:-2])
         else:
             message = _readable(error)
             where = source.locate(path)

@@ -139,6 +139,10 @@ def load_yaml(path: str | Path, text: str | None = None) -> tuple[Any, SourceMap
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        started = exc.context_mark
+        if exc.problem and exc.context and started is not None and started.line + 1 != line:
+            # where the construct the error is in began (an unclosed quote or bracket, far above)
+            problem += f" ({exc.context.removeprefix('while ')} that starts at line {started.line + 1}, column {started.column + 1})"
         raise RuleError(f"YAML syntax error: {problem}", name, line, column) from exc
     source = SourceMap(name)
     source.values[()] = (1, 1)

@@ -138,3 +138,16 @@ def test_a_ledger_path_that_is_a_directory(tmp_path: Path) -> None:
         Ledger.open_writer(tmp_path)
     result = CliRunner().invoke(main, ["ledger", "--ledger", str(tmp_path), "summary"])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_a_bad_mapping_key_is_pointed_at_as_a_key(tmp_path: Path) -> None:
+    error = config_error(tmp_path, "app_tokens:\n  plant:\n    token: 9a3e51c07b22d4f68e15\n    ports: {seven: ack}\n"
+                                   "ledger: {path: 42}\n")
+    assert "engine.yaml:4:13: app_tokens.plant.ports: key 'seven': expected a whole number, got 'seven'" in error
+    assert "engine.yaml:5:16: ledger.path: expected a file path (text), got 42" in error
+    assert "[key]" not in error and "pathlib" not in error
+
+
+def test_a_yaml_error_names_where_the_unclosed_construct_starts(tmp_path: Path) -> None:
+    error = config_error(tmp_path, 'conductor:\n  username: "ops@example.com\n  password_env: X\napp_tokens: {}\n')
+    assert "YAML syntax error: found unexpected end of stream (scanning a quoted scalar that starts at line 2, column 13)" in error
