@@ -145,9 +145,10 @@ class AppTokenConfig(_Strict):
     @field_validator("ports")
     @classmethod
     def _ports(cls, ports: dict[int, str]) -> dict[int, str]:
-        for port in ports:
-            if not 0 <= port <= 255:
-                raise LocatedValueError(f"port {port} is not a Conductor port: ports are 0 to 255", (port,))
+        wrong = [port for port in ports if not 0 <= port <= 255]
+        if wrong:
+            others = f"; nor {'is' if len(wrong) == 2 else 'are'} {', '.join(map(str, wrong[1:]))}" if len(wrong) > 1 else ""
+            raise LocatedValueError(f"not a Conductor port (ports are 0 to 255){others}", (str(wrong[0]), "[key]"))
         return ports
 
     @field_validator("token")

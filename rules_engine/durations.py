@@ -51,7 +51,7 @@ def parse_duration(value: Any) -> timedelta:
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative, got {value!r}")
     if seconds > _LONGEST:
-        raise ValueError(f"a duration cannot be longer than 1000 years (52143w), got {value!r}")
+        raise ValueError(f"a duration cannot be longer than 1000 years ({int(_LONGEST // 604800)}w), got {value!r}")
     return timedelta(seconds=seconds)
 
 

@@ -106,7 +106,7 @@ def create_plugin_manager(
         directory = Path(plugins_dir)
         if not directory.is_dir():
             what = "is a file, not a directory" if directory.exists() else "does not exist"
-            raise PluginError(f"plugins directory {directory} {what}; create it or fix 'plugins_dir'")
+            raise PluginError(f"plugins directory {directory} {what}; point 'plugins_dir' at a directory of plugin files")
         for path in sorted(directory.glob("*.py")):
             if path.name.startswith("_"):
                 continue

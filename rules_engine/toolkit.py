@@ -107,7 +107,7 @@ class Toolkit:
         if plugins_dir is None and config.plugins_dir is not None and not config.plugins_dir.is_dir():
             what = "is a file, not a directory" if config.plugins_dir.exists() else "does not exist"
             raise PluginError(f"{config.where('plugins_dir')}plugins_dir: {config.plugins_dir} {what}; "
-                              "create it or fix 'plugins_dir'")
+                              "point it at a directory of plugin files")
         manager = create_plugin_manager(plugins_dir or config.plugins_dir, entry_points=entry_points, extra=extra_plugins)
         return cls(config, load_registries(manager))
 

@@ -25,14 +25,23 @@ __all__ = ["Ledger"]
 def _foreign_tables(db: Database) -> str:
     """The tables of a database that holds tables but no record of the engine's migrations (an
     other application's database), named for an error; ``""`` for a ledger or an empty database."""
-    tables = [name for name in db.table_names() if not name.startswith("sqlite_")]
+    names = db.table_names()
+    # the record table alone is a first start that stopped before its first migration: not foreign
+    tables = [name for name in names if not name.startswith("sqlite_") and name != migrations.migrations_table]
     if not tables:
         return ""
-    if migrations.migrations_table in tables and db.execute(
+    if migrations.migrations_table in names and db.execute(
             f"SELECT 1 FROM [{migrations.migrations_table}] WHERE migration_set = ? LIMIT 1", [migrations.name]).fetchone():
         return ""
     shown = ", ".join(sorted(tables)[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
     return shown
+
+
+def _refuse_foreign(path: Path, connection: sqlite3.Connection, advice: str) -> None:
+    foreign = _foreign_tables(Database(connection))
+    if foreign:
+        raise LedgerError(f"{path} is not a rules-engine ledger: it holds other tables ({foreign}) and no record of the "
+                          f"engine's schema. {advice}")
 
 
 def _connect(uri: str) -> sqlite3.Connection:
@@ -58,6 +67,18 @@ class Ledger:
         if path.is_dir():
             raise LedgerError(f"the ledger path {path} is a directory; name the ledger's file (for example "
                               f"{path / 'ledger.db'}) in 'ledger.path'")
+        if path.exists():  # never touch another application's database: no lock file, no WAL, no tables
+            try:
+                probe = _connect(f"file:{path}?mode=ro")
+            except sqlite3.DatabaseError:
+                probe = None  # not a database at all: the open below says so
+            if probe is not None:
+                try:
+                    _refuse_foreign(path, probe, "Give 'ledger.path' a new file")
+                except sqlite3.DatabaseError:
+                    pass
+                finally:
+                    probe.close()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -79,12 +100,9 @@ class Ledger:
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
+        connection = None
         try:
             connection = _connect(f"file:{path}?mode=rwc")
-            foreign = _foreign_tables(Database(connection))
-            if foreign:  # never touch another application's database: not its journal mode, not its tables
-                raise LedgerError(f"{path} is not a rules-engine ledger: it holds other tables ({foreign}) and no record of "
-                                  "the engine's schema. Give 'ledger.path' a new file")
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise LedgerError(f"{path}: cannot switch the ledger to WAL mode (got {mode}); is it on a network file system?")
@@ -92,13 +110,13 @@ class Ledger:
             connection.execute("PRAGMA foreign_keys = ON")
             ledger = cls(path, connection, writable=True, lock_fd=fd)
             migrations.apply(ledger.db)
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, LedgerError) as exc:
+            if connection is not None:
+                connection.close()
             os.close(fd)
+            if isinstance(exc, LedgerError):
+                raise
             raise LedgerError(f"{path}: cannot open the ledger: {exc}") from exc
-        except LedgerError:
-            connection.close()
-            os.close(fd)
-            raise
         return ledger
 
     @classmethod
@@ -111,20 +129,23 @@ class Ledger:
             raise LedgerError(f"the ledger path {path} is a directory, not a ledger file (check 'ledger.path' or --ledger)")
         try:
             connection = _connect(f"file:{path}?mode=ro")
-            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{path}: cannot open the ledger read-only: {exc}") from exc
-        db = Database(connection)
-        foreign = _foreign_tables(db)
-        if foreign:
-            raise LedgerError(f"{path} is not a rules-engine ledger: it holds other tables ({foreign}) and no record of the "
-                              "engine's schema (check 'ledger.path' or --ledger)")
-        if not db.table_names():
-            raise LedgerError(f"{path} holds no ledger yet (an empty database); the daemon creates the ledger's tables "
-                              "on its first start (check 'ledger.path' or --ledger)")
-        pending = migrations.pending(db)
-        if pending:
-            raise LedgerError(f"{path}: the ledger schema is older than this version; start the daemon once to migrate it")
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _refuse_foreign(path, connection, "Check 'ledger.path' or --ledger")
+            db = Database(connection)
+            if not [name for name in db.table_names() if name != migrations.migrations_table]:
+                raise LedgerError(f"{path} holds no ledger yet (an empty database); the daemon creates the ledger's "
+                                  "tables on its first start (check 'ledger.path' or --ledger)")
+            if migrations.pending(db):
+                raise LedgerError(f"{path}: the ledger schema is older than this version; start the daemon once to migrate it")
+        except sqlite3.DatabaseError as exc:
+            connection.close()
+            raise LedgerError(f"{path}: cannot open the ledger read-only: {exc}") from exc
+        except LedgerError:
+            connection.close()
+            raise
         return cls(path, connection, writable=False)
 
     @contextmanager

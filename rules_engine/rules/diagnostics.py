@@ -18,8 +18,9 @@ __all__ = ["Problem", "LocatedValueError", "did_you_mean", "problems_from_valida
 
 
 class LocatedValueError(ValueError):
-    """Raised by a model validator whose error is about one key below the model (``path``,
-    relative to it): the problem is then located at that key in the file, not at the model."""
+    """Raised by a validator whose error is about one key below what it validates (``path``,
+    relative to it, mapping keys as the YAML text reads them): the problem is then located at
+    that key's value in the file, or, when ``path`` ends with ``"[key]"``, at the key itself."""
 
     def __init__(self, message: str, path: DataPath) -> None:
         super().__init__(message)

@@ -134,7 +134,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> tuple[Any, SourceMap
             f"duplicate key {key.group(1)!r}: each key may appear once in a mapping" if key
             else "duplicate key: each key may appear once in a mapping",
             name, mark.line + 1, mark.column + 1,
-        ) from exc
+        ) from None  # ruamel's exception holds both values
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

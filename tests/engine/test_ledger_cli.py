@@ -47,6 +47,8 @@ async def test_ledger_views_while_the_writer_is_open(rig: Rig) -> None:
         assert summary["cursors"][0]["alias"] == "plant"
         listed = [json.loads(line) for line in ledger_cli(path, "uplinks", "--limit", "3", "--json").stdout.splitlines()]
         assert len(listed) == 3 and all("decoded" in row and row["decoded"]["message_type"] == 1 for row in listed if row["decoded"])
+        everything = ledger_cli(path, "uplinks", "--limit", "0", "--json").stdout.splitlines()
+        assert len(everything) == uplinks > 20  # 0: every row, past the default of 20
         fired = [json.loads(line) for line in ledger_cli(path, "firings", "--rule", "tracked", "--json").stdout.splitlines()]
         assert fired and all(row["rule_id"] == "tracked" and row["values"] for row in fired)
         detail = json.loads(ledger_cli(path, "firing", str(fired[0]["id"])).stdout)
