@@ -67,7 +67,11 @@ def _paths(paths: tuple[Path, ...], config: EngineConfig) -> list[Path]:
         return list(paths)
     if config.rules:
         return list(config.rules)
-    raise click.UsageError("give rule files or directories, or a config whose 'rules:' lists them")
+    if config.source_file is not None:
+        raise click.UsageError(f"the config {config.source_file} lists no rules (its 'rules:' is empty or missing); "
+                               "give rule files or directories, or list them under 'rules:'")
+    raise click.UsageError("give rule files or directories, or a config whose 'rules:' lists them "
+                           "(no --config was given, and there is no ./engine.yaml here)")
 
 
 @click.command("validate")

@@ -220,6 +220,11 @@ class EngineConfig(_Strict):
     plugins_dir: Path | None = None
     _source: Any = PrivateAttr(default=None)  # the SourceMap of the file it was loaded from
 
+    @property
+    def source_file(self) -> str | None:
+        """The file this config was loaded from (``None`` for a config built in code)."""
+        return self._source.file if self._source is not None else None
+
     def where(self, *path: str | int) -> str:
         """``"file:line:column: "`` of ``path`` in the file this config was loaded from (``""``
         for a config built in code), to start an error message about that key."""

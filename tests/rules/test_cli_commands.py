@@ -167,3 +167,13 @@ def test_validate_without_a_config_says_none_was_read(tmp_path: Path) -> None:
     assert "note: no engine config was read (there is no ./engine.yaml)" in result.stderr and "--config" in result.stderr
     result = cli("validate", str(ROOT / "rules"), "--config", str(ROOT / "engine.yaml"), cwd=tmp_path)
     assert result.returncode == 0 and "no engine config" not in result.stdout + result.stderr
+
+
+def test_validate_without_rules_says_where_it_looked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    result = cli("validate", "--config", str(empty), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"the config {empty} lists no rules (its 'rules:' is empty or missing)" in result.stderr
+    result = cli("validate", cwd=tmp_path)
+    assert result.returncode == 2 and "no --config was given, and there is no ./engine.yaml here" in result.stderr
