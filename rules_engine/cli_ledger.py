@@ -52,7 +52,7 @@ def _show(rows: list[dict[str, Any]], columns: list[str], as_json: bool, title: 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 ROW_ID = click.IntRange(0, 2**63 - 1)  # what SQLite's INTEGER holds
-limit_option = click.option("--limit", type=click.IntRange(0, 2**63 - 1), default=20, show_default=True,
+limit_option = click.option("--limit", type=ROW_ID, default=20, show_default=True,
                             help="How many rows (newest first); 0 for all of them.",
                             callback=lambda _ctx, _param, value: -1 if value == 0 else value)  # SQLite: LIMIT -1 is none
 

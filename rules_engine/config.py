@@ -320,4 +320,3 @@ def load_config(path: str | Path) -> EngineConfig:
     )
     loaded._source = source
     return loaded
-

@@ -78,6 +78,14 @@ def _load_file(path: Path) -> ModuleType:
     return module
 
 
+def plugins_dir_problem(directory: Path) -> str | None:
+    """What is wrong with ``directory`` as a plugins directory (``None``: nothing), for an error."""
+    if directory.is_dir():
+        return None
+    what = "is a file, not a directory" if directory.exists() else "does not exist"
+    return f"{directory} {what}; point 'plugins_dir' at a directory of plugin files"
+
+
 def create_plugin_manager(
     plugins_dir: str | Path | None = None,
     *,
@@ -104,9 +112,9 @@ def create_plugin_manager(
             sources[manager.get_name(plugin) or str(plugin)] = f"entry point of {dist.project_name} {dist.version}"
     if plugins_dir is not None:
         directory = Path(plugins_dir)
-        if not directory.is_dir():
-            what = "is a file, not a directory" if directory.exists() else "does not exist"
-            raise PluginError(f"plugins directory {directory} {what}; point 'plugins_dir' at a directory of plugin files")
+        problem = plugins_dir_problem(directory)
+        if problem:
+            raise PluginError(f"plugins directory {problem}")
         for path in sorted(directory.glob("*.py")):
             if path.name.startswith("_"):
                 continue

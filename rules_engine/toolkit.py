@@ -18,7 +18,7 @@ from .config import EngineConfig
 from .errors import ConfigError, PluginError
 from .models import DecodedUplink, Event, Uplink
 from .pipeline.decode import Decoding
-from .plugins import Registries, create_plugin_manager, load_registries
+from .plugins import Registries, create_plugin_manager, load_registries, plugins_dir_problem
 from .rules.diagnostics import did_you_mean
 
 __all__ = ["Toolkit", "ConstantPayload", "explain_payload"]
@@ -104,10 +104,9 @@ class Toolkit:
         extra_plugins: Iterable[tuple[str, object]] = (),
     ) -> Toolkit:
         config = config or EngineConfig()
-        if plugins_dir is None and config.plugins_dir is not None and not config.plugins_dir.is_dir():
-            what = "is a file, not a directory" if config.plugins_dir.exists() else "does not exist"
-            raise PluginError(f"{config.where('plugins_dir')}plugins_dir: {config.plugins_dir} {what}; "
-                              "point it at a directory of plugin files")
+        problem = plugins_dir_problem(config.plugins_dir) if plugins_dir is None and config.plugins_dir is not None else None
+        if problem:  # located at the config's line
+            raise PluginError(f"{config.where('plugins_dir')}plugins_dir: {problem}")
         manager = create_plugin_manager(plugins_dir or config.plugins_dir, entry_points=entry_points, extra=extra_plugins)
         return cls(config, load_registries(manager))
 
@@ -176,7 +175,7 @@ class Toolkit:
     @staticmethod
     def var_paths(condition: Any) -> tuple[str, ...]:
         """Constant ``var`` paths read from the context (not those inside ``some``/``map``... scopes)."""
-        return tuple(dict.fromkeys(path for path, _where in _var_paths(condition)))
+        return tuple(Toolkit.var_locations(condition))
 
     @staticmethod
     def var_locations(condition: Any) -> dict[str, tuple[str | int, ...]]:

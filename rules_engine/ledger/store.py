@@ -44,6 +44,21 @@ def _refuse_foreign(path: Path, connection: sqlite3.Connection, advice: str) -> 
                           f"engine's schema. {advice}")
 
 
+def _refuse_foreign_file(path: Path) -> None:
+    """:func:`_refuse_foreign` through a read-only connection of its own; a file that is not a
+    database at all passes (opening it for writing says so)."""
+    try:
+        probe = _connect(f"file:{path}?mode=ro")
+    except sqlite3.DatabaseError:
+        return
+    try:
+        _refuse_foreign(path, probe, "Give 'ledger.path' a new file")
+    except sqlite3.DatabaseError:
+        pass
+    finally:
+        probe.close()
+
+
 def _connect(uri: str) -> sqlite3.Connection:
     connection = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
     connection.execute("PRAGMA busy_timeout = 10000")
@@ -68,17 +83,7 @@ class Ledger:
             raise LedgerError(f"the ledger path {path} is a directory; name the ledger's file (for example "
                               f"{path / 'ledger.db'}) in 'ledger.path'")
         if path.exists():  # never touch another application's database: no lock file, no WAL, no tables
-            try:
-                probe = _connect(f"file:{path}?mode=ro")
-            except sqlite3.DatabaseError:
-                probe = None  # not a database at all: the open below says so
-            if probe is not None:
-                try:
-                    _refuse_foreign(path, probe, "Give 'ledger.path' a new file")
-                except sqlite3.DatabaseError:
-                    pass
-                finally:
-                    probe.close()
+            _refuse_foreign_file(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

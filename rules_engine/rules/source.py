@@ -4,7 +4,6 @@ file:line:column, so every later error can point at the exact place a user has t
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
